@@ -1,0 +1,116 @@
+package io.vllmfactory.serve.cli;
+
+import io.vllmfactory.serve.config.ConfigException;
+import io.vllmfactory.serve.config.Setting;
+import io.vllmfactory.serve.config.SettingTable;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What the user typed: {@code vllm-factory-serve [MODEL] [--flag value ...] [-- EXTRA_ARGS...]}.
+ * Flags come from {@link SettingTable}; {@code --flag=value} works too. Everything after {@code --}
+ * is kept verbatim for the backends.
+ *
+ * @param flags  values by setting key (a String, or a List for repeatable flags)
+ * @param config the YAML file given with {@code --config}
+ * @param model  the positional MODEL argument
+ * @param extra  arguments after {@code --}
+ * @param help   whether {@code --help} was asked for
+ */
+public record CommandLine(Map<String, Object> flags, Optional<Path> config, Optional<String> model,
+                          List<String> extra, boolean help) {
+
+    /** @throws ConfigException for an unknown flag or a flag missing its value */
+    public static CommandLine parse(String... args) {
+        Map<String, Object> flags = new LinkedHashMap<>();
+        Path config = null;
+        String model = null;
+        List<String> extra = new ArrayList<>();
+        boolean help = false;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if ("--".equals(arg)) {
+                extra.addAll(List.of(args).subList(i + 1, args.length));
+                break;
+            }
+            if ("--help".equals(arg) || "-h".equals(arg)) {
+                help = true;
+                continue;
+            }
+            if (!arg.startsWith("--")) {
+                if (model != null) {
+                    throw new ConfigException("unexpected argument '" + arg + "': MODEL is already '" + model
+                            + "' (put arguments for the backends after --)");
+                }
+                model = arg;
+                continue;
+            }
+            int eq = arg.indexOf('=');
+            String name = eq > 0 ? arg.substring(0, eq) : arg;
+            String inline = eq > 0 ? arg.substring(eq + 1) : null;
+            if ("--config".equals(name)) {
+                String v = inline != null ? inline : value(args, ++i, name);
+                config = Path.of(v);
+                continue;
+            }
+            Setting s = SettingTable.byFlag(name).orElseThrow(() -> new ConfigException(
+                    "unknown flag " + name + " (see --help; arguments for the backends go after --)"));
+            String v;
+            if (s.isSwitch()) {
+                v = inline != null ? inline : "true";
+            } else {
+                v = inline != null ? inline : value(args, ++i, name);
+            }
+            if (s.kind() == Setting.Kind.LIST) {
+                @SuppressWarnings("unchecked")
+                List<String> list = (List<String>) flags.computeIfAbsent(s.key(), k -> new ArrayList<String>());
+                list.add(v);
+            } else {
+                flags.put(s.key(), v);
+            }
+        }
+        flags.replaceAll((k, v) -> v instanceof List<?> l ? List.copyOf(l) : v);
+        return new CommandLine(Map.copyOf(flags), Optional.ofNullable(config), Optional.ofNullable(model),
+                List.copyOf(extra), help);
+    }
+
+    private static String value(String[] args, int i, String flag) {
+        if (i >= args.length || (args[i].startsWith("--") && args[i].length() > 2)) {
+            throw new ConfigException(flag + " needs a value (see --help)");
+        }
+        return args[i];
+    }
+
+    /** The {@code --help} text, generated from the setting table. */
+    public static String usage() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("Usage: vllm-factory-serve [MODEL] [OPTIONS] [-- EXTRA_BACKEND_ARGS...]\n\n")
+          .append("Runs a dispatcher in front of model-server backends: one endpoint, many instances.\n\n")
+          .append("Options (each also settable as environment variable VLLM_FACTORY_<NAME> or as a key in the\n")
+          .append("--config YAML file; precedence: flags, environment, file, defaults):\n");
+        line(sb, "--config FILE", "YAML file with any of the settings below (keys without the leading --)");
+        for (Setting s : SettingTable.ALL) {
+            String left = s.flag() + (s.isSwitch() ? "" : " " + s.kind().name());
+            String def = s.defaultValue() == null || s.defaultValue().isEmpty() ? "" : " [default: " + s.defaultValue() + "]";
+            line(sb, left, s.help() + def);
+        }
+        line(sb, "-h, --help", "show this help");
+        return sb.toString();
+    }
+
+    private static void line(StringBuilder sb, String left, String right) {
+        sb.append("  ").append(left);
+        int pad = Math.max(1, 34 - left.length());
+        if (left.length() >= 34) {
+            sb.append('\n').append(" ".repeat(36));
+        } else {
+            sb.append(" ".repeat(pad));
+        }
+        sb.append(right).append('\n');
+    }
+}

@@ -1,0 +1,126 @@
+package io.vllmfactory.serve.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How the public dispatcher behaves.
+ *
+ * @param host               address to bind
+ * @param port               port to bind, 0 for any free one
+ * @param backendUrls        backends that run already (not launched by us), may be empty
+ * @param maxBatchSize       most requests in flight per backend
+ * @param requestAffinity    whether similar requests prefer the same backend
+ * @param affinityTableSize  affinity keys remembered
+ * @param affinityBodyLimit  largest body keyed for affinity
+ * @param retryBodyLimit     largest body kept for a retry on another backend
+ * @param maxBodySize        largest body accepted, 0 for no cap
+ * @param maxQueue           most waiting requests, 0 for no bound
+ * @param queueTimeout       longest wait for a slot, zero for no limit
+ * @param unavailableTimeout longest wait while no backend is healthy
+ * @param upstreamTimeout    longest a backend may stay silent
+ * @param connectTimeout     longest a backend connection may take to open
+ * @param healthInterval     period of the backend health probes
+ * @param healthTimeout      longest one probe may take
+ * @param unhealthyThreshold consecutive failed probes that take a backend out of routing
+ * @param drainTimeout       longest wait for requests to finish on shutdown
+ */
+public record DispatcherConfig(String host, int port, List<URI> backendUrls, int maxBatchSize,
+                               boolean requestAffinity, int affinityTableSize, int affinityBodyLimit,
+                               int retryBodyLimit, long maxBodySize, int maxQueue, Duration queueTimeout,
+                               Duration unavailableTimeout,
+                               Duration upstreamTimeout, Duration connectTimeout, Duration healthInterval,
+                               Duration healthTimeout, int unhealthyThreshold, Duration drainTimeout) {
+    private static final int MAX_BUFFER = 64 * 1024 * 1024;
+
+    public DispatcherConfig {
+        backendUrls = List.copyOf(backendUrls);
+        check(port >= 0 && port <= 65535, "port", port, "0..65535");
+        check(maxBatchSize >= 1, "maxBatchSize", maxBatchSize, ">= 1");
+        check(affinityTableSize >= 1, "affinityTableSize", affinityTableSize, ">= 1");
+        check(affinityBodyLimit >= 0 && affinityBodyLimit <= MAX_BUFFER, "affinityBodyLimit", affinityBodyLimit, "0..64MiB");
+        check(retryBodyLimit >= 0 && retryBodyLimit <= MAX_BUFFER, "retryBodyLimit", retryBodyLimit, "0..64MiB");
+        check(maxBodySize >= 0, "maxBodySize", maxBodySize, ">= 0");
+        check(maxQueue >= 0, "maxQueue", maxQueue, ">= 0");
+        check(upstreamTimeout.toMillis() >= 1 && upstreamTimeout.toMillis() <= Integer.MAX_VALUE,
+              "upstreamTimeout", upstreamTimeout, "1ms..24d");
+        check(connectTimeout.toMillis() >= 1 && connectTimeout.toMillis() <= Integer.MAX_VALUE,
+              "connectTimeout", connectTimeout, "1ms..24d");
+        check(healthInterval.toMillis() >= 10, "healthInterval", healthInterval, ">= 10ms");
+        check(healthTimeout.toMillis() >= 1, "healthTimeout", healthTimeout, ">= 1ms");
+        check(unhealthyThreshold >= 1, "unhealthyThreshold", unhealthyThreshold, ">= 1");
+        for (URI u : backendUrls) {
+            check("http".equals(u.getScheme()) && u.getHost() != null && u.getPort() > 0
+                  && (u.getRawPath() == null || u.getRawPath().isEmpty() || "/".equals(u.getRawPath())),
+                  "backendUrls", u, "http://host:port");
+        }
+    }
+
+    /** Reads the dispatcher's settings; a bad value fails with the flag or file key it came from. */
+    public static DispatcherConfig from(Settings s) {
+        List<URI> urls = s.list("backend-urls").stream().map(u -> backendUrl(s, u)).toList();
+        try {
+            return new DispatcherConfig(
+                    s.string("host").orElse("0.0.0.0"), s.integer("port"), urls, s.integer("max-batch-size"),
+                    s.bool("enable-request-affinity"), s.integer("affinity-table-size"),
+                    bytes(s, "affinity-body-limit"), bytes(s, "retry-body-limit"), s.size("max-body-size"),
+                    s.integer("max-queue"), s.duration("queue-timeout"), s.duration("unavailable-timeout"),
+                    s.duration("upstream-timeout"),
+                    s.duration("connect-timeout"), s.duration("health-interval"), s.duration("health-timeout"),
+                    s.integer("unhealthy-threshold"), s.duration("drain-timeout"));
+        } catch (InvalidValue e) {
+            throw s.invalid(e.key, e.value, e.expected);
+        }
+    }
+
+    private static URI backendUrl(Settings s, String raw) {
+        String u = raw.endsWith("/") ? raw.substring(0, raw.length() - 1) : raw;
+        try {
+            URI uri = URI.create(u);
+            if ("http".equals(uri.getScheme()) && uri.getHost() != null && uri.getPort() > 0
+                && (uri.getRawPath() == null || uri.getRawPath().isEmpty())) {
+                return uri;
+            }
+        } catch (IllegalArgumentException e) {
+            // reported below
+        }
+        throw s.invalid("backend-urls", "'" + raw + "'", "http://host:port, e.g. http://127.0.0.1:9100");
+    }
+
+    private static int bytes(Settings s, String key) {
+        long n = s.size(key);
+        if (n > MAX_BUFFER) {
+            throw s.invalid(key, n, "at most 64MiB");
+        }
+        return (int) n;
+    }
+
+    private static void check(boolean ok, String field, Object value, String expected) {
+        if (!ok) {
+            throw new InvalidValue(field, value, expected);
+        }
+    }
+
+    /** Thrown by the constructor; {@link #from(Settings)} maps it to the flag or file key. */
+    static final class InvalidValue extends IllegalArgumentException {
+        final String key;
+        final Object value;
+        final String expected;
+
+        InvalidValue(String field, Object value, String expected) {
+            super(field + ": " + value + " (expected: " + expected + ")");
+            this.key = kebab(field);
+            this.value = value;
+            this.expected = expected;
+        }
+
+        private static String kebab(String field) {
+            String k = field.replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+            return switch (k) {
+                case "request-affinity" -> "enable-request-affinity";
+                default -> k;
+            };
+        }
+    }
+}

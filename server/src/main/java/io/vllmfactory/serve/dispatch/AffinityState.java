@@ -1,0 +1,33 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.helidon.http.Header;
+import io.helidon.http.HeaderValues;
+
+/** How request affinity decided a request's backend, reported in {@code X-VLLM-Factory-Affinity-State}. */
+public enum AffinityState {
+    /** Affinity is off, or the body was too large to key. */
+    DISABLED,
+    /** First time this key was seen (or its pin was dropped): normal choice, then pinned. */
+    MISS,
+    /** The pinned backend had room and took it. */
+    HIT,
+    /** The pinned backend was full or gone: normal choice, then re-pinned. */
+    FALLBACK;
+
+    private final Header header = HeaderValues.createCached(ResponseDecoration.AFFINITY_STATE,
+            name().toLowerCase(java.util.Locale.ROOT));
+
+    Header header() {
+        return header;
+    }
+
+    static AffinityState of(boolean keyed, Backend pinned, Backend chosen) {
+        if (!keyed) {
+            return DISABLED;
+        }
+        if (pinned == null) {
+            return MISS;
+        }
+        return pinned == chosen ? HIT : FALLBACK;
+    }
+}

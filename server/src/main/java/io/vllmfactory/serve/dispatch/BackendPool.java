@@ -1,0 +1,317 @@
+package io.vllmfactory.serve.dispatch;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The set of backends and the admission of requests to them.
+ *
+ * <p>A request is bound to a backend only when that backend has a free permit: late binding. When
+ * every backend is full, requests wait in one queue in arrival order, and each permit that frees up
+ * goes to the head of the queue, whichever backend it belongs to. So one slow backend never builds a
+ * private queue while another idles, and no request is dropped.
+ *
+ * <p>Fast path: with nobody waiting, a request takes a permit with {@code tryAcquire} and no lock.
+ * Slow path: under the lock the request joins the queue and {@link #pump()} hands free permits out
+ * in queue order. A release that sees waiters pumps too. The waiter count is written before permits
+ * are read and permits are released before the count is read, so a permit freed while a request is
+ * joining the queue is never stranded.
+ */
+public final class BackendPool {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final AtomicInteger cursor = new AtomicInteger();
+    private final int maxQueue;
+    private volatile Backend[] backends = new Backend[0];
+    private volatile int waiting;
+
+    /** @param maxQueue most requests waiting at once, 0 for no bound */
+    public BackendPool(int maxQueue) {
+        if (maxQueue < 0) {
+            throw new IllegalArgumentException("maxQueue: " + maxQueue + " (expected: >= 0, 0 = unbounded)");
+        }
+        this.maxQueue = maxQueue;
+    }
+
+    /** All backends, routable or not, in id order. */
+    public List<Backend> backends() {
+        return List.of(backends);
+    }
+
+    public Optional<Backend> backend(int id) {
+        for (Backend b : backends) {
+            if (b.id() == id) {
+                return Optional.of(b);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Requests waiting for a free slot right now. */
+    public int waiting() {
+        return waiting;
+    }
+
+    /** Adds a backend; waiting requests may be bound to it at once if it is routable. */
+    public void add(Backend backend) {
+        lock.lock();
+        try {
+            for (Backend b : backends) {
+                if (b.id() == backend.id()) {
+                    throw new IllegalArgumentException("backend id " + backend.id() + " is already in the pool");
+                }
+            }
+            Backend[] next = Arrays.copyOf(backends, backends.length + 1);
+            next[next.length - 1] = backend;
+            Arrays.sort(next, (a, b) -> Integer.compare(a.id(), b.id()));
+            backends = next;
+            pump();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes a backend from routing for good; requests already bound to it finish normally. */
+    public void remove(Backend backend) {
+        lock.lock();
+        try {
+            backends = Arrays.stream(backends).filter(b -> b != backend).toArray(Backend[]::new);
+        } finally {
+            lock.unlock();
+        }
+        wakeAllIfNoneRoutable();
+        backend.connections().closeIdle();
+    }
+
+    /** Takes a backend out of (or back into) routing without removing it: draining. */
+    public void draining(Backend backend, boolean draining) {
+        backend.draining(draining);
+        if (!draining) {
+            pumpNow();
+        } else {
+            wakeAllIfNoneRoutable();
+        }
+    }
+
+    /** Records a health verdict; a backend that becomes routable serves waiting requests at once. */
+    public void healthy(Backend backend, boolean healthy) {
+        boolean was = backend.healthy();
+        backend.healthy(healthy);
+        if (healthy && !was) {
+            pumpNow();
+        } else if (!healthy && was) {
+            wakeAllIfNoneRoutable();
+        }
+    }
+
+    /**
+     * Binds the caller to a backend with a free slot, waiting in arrival order if there is none.
+     *
+     * @param preferred  backend to take if it has room (affinity), or null
+     * @param exclude    backends already tried by this request, or null
+     * @param retry      a retry of a failed attempt: joins the head of the queue, not the tail
+     * @param timeoutNanos how long to wait at most, 0 for no limit
+     * @param unavailableNanos how long to wait at most while no backend is routable at all
+     * @return the backend, holding one of its permits; give it back with {@link #release(Backend)}
+     * @throws QueueFullException    when max-queue requests are waiting already
+     * @throws QueueTimeoutException when no slot was free within the timeout
+     * @throws NoBackendException    when no backend was routable for {@code unavailableNanos}
+     * @throws InterruptedException  when the server stops while the request waits
+     */
+    public Backend acquire(Backend preferred, List<Backend> exclude, boolean retry, long timeoutNanos,
+                           long unavailableNanos) throws InterruptedException {
+        if (waiting == 0) {
+            Backend b = tryChoose(preferred, exclude);
+            if (b != null) {
+                return b;
+            }
+        }
+        Waiter w = new Waiter(Thread.currentThread(), preferred, exclude);
+        lock.lock();
+        try {
+            if (maxQueue > 0 && waiters.size() >= maxQueue && !retry) {
+                throw new QueueFullException(waiters.size());
+            }
+            if (retry) {
+                waiters.addFirst(w);
+            } else {
+                waiters.addLast(w);
+            }
+            waiting = waiters.size();
+            pump();
+        } finally {
+            lock.unlock();
+        }
+        return await(w, timeoutNanos, unavailableNanos);
+    }
+
+    /** Gives a permit back; the head of the queue gets it if it may use this backend. */
+    public void release(Backend backend) {
+        backend.permits().release();
+        if (waiting > 0) {
+            pumpNow();
+        }
+    }
+
+    private Backend await(Waiter w, long timeoutNanos, long unavailableNanos) throws InterruptedException {
+        long start = System.nanoTime();
+        long deadline = timeoutNanos > 0 ? start + timeoutNanos : Long.MAX_VALUE;
+        long unavailableSince = 0;
+        while (w.granted == null) {
+            if (Thread.interrupted()) {
+                cancel(w);
+                throw new InterruptedException("server stopping while the request waited");
+            }
+            long now = System.nanoTime();
+            if (now - deadline >= 0) {
+                cancel(w);
+                throw new QueueTimeoutException(timeoutNanos);
+            }
+            long wakeAt = deadline;
+            if (anyRoutable()) {
+                unavailableSince = 0;
+            } else {
+                if (unavailableSince == 0) {
+                    unavailableSince = now;
+                }
+                long giveUpAt = unavailableSince + unavailableNanos;
+                if (now - giveUpAt >= 0) {
+                    cancel(w);
+                    throw new NoBackendException(unavailableNanos);
+                }
+                wakeAt = Math.min(wakeAt, giveUpAt);
+            }
+            if (wakeAt == Long.MAX_VALUE) {
+                LockSupport.park(this);
+            } else {
+                LockSupport.parkNanos(this, wakeAt - now);
+            }
+        }
+        return w.granted;
+    }
+
+    private boolean anyRoutable() {
+        for (Backend b : backends) {
+            if (b.routable()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Wakes every waiter to re-check its situation: the last routable backend just left. */
+    private void wakeAllIfNoneRoutable() {
+        if (anyRoutable()) {
+            return;
+        }
+        lock.lock();
+        try {
+            for (Waiter w : waiters) {
+                LockSupport.unpark(w.thread);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Leaves the queue; a permit granted in the meantime is passed on. */
+    private void cancel(Waiter w) {
+        Backend granted;
+        lock.lock();
+        try {
+            granted = w.granted;
+            if (granted == null) {
+                waiters.remove(w);
+                waiting = waiters.size();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (granted != null) {
+            release(granted);
+        }
+    }
+
+    private void pumpNow() {
+        lock.lock();
+        try {
+            pump();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Hands free permits to waiters in queue order. Caller holds the lock. */
+    private void pump() {
+        Iterator<Waiter> it = waiters.iterator();
+        while (it.hasNext()) {
+            Waiter w = it.next();
+            Backend b = tryChoose(w.preferred, w.exclude);
+            if (b != null) {
+                it.remove();
+                w.granted = b;
+                LockSupport.unpark(w.thread);
+            } else if (w.exclude == null || w.exclude.isEmpty()) {
+                break; // nothing free anywhere: later waiters cannot be served either
+            }
+        }
+        waiting = waiters.size();
+    }
+
+    /**
+     * Round-robin from a cursor over routable backends, skipping full ones; the preferred backend
+     * first when it has room.
+     */
+    private Backend tryChoose(Backend preferred, List<Backend> exclude) {
+        if (preferred != null && preferred.routable() && !excluded(preferred, exclude)
+                && preferred.permits().tryAcquire()) {
+            return preferred;
+        }
+        Backend[] bs = backends;
+        int n = bs.length;
+        if (n == 0) {
+            return null;
+        }
+        int start = Math.floorMod(cursor.getAndIncrement(), n);
+        for (int i = 0; i < n; i++) {
+            Backend b = bs[(start + i) % n];
+            if (b.routable() && !excluded(b, exclude) && b.permits().tryAcquire()) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    private static boolean excluded(Backend b, List<Backend> exclude) {
+        return exclude != null && exclude.contains(b);
+    }
+
+    /** Backends this request has not tried yet and that could take it. */
+    boolean anyUntried(List<Backend> tried) {
+        for (Backend b : backends) {
+            if (b.routable() && !tried.contains(b)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final class Waiter {
+        final Thread thread;
+        final Backend preferred;
+        final List<Backend> exclude;
+        volatile Backend granted;
+
+        Waiter(Thread thread, Backend preferred, List<Backend> exclude) {
+            this.thread = thread;
+            this.preferred = preferred;
+            this.exclude = exclude;
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.vllmfactory.serve.config.DispatcherConfig;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The public endpoint: forwards every request except {@code /health} to a backend with a free slot,
+ * unchanged, and relays the answer. See {@link BackendPool} for how a backend is chosen and how
+ * requests wait, {@link Relay} for the wire.
+ *
+ * <p>When a backend fails before the client saw any byte of its answer, the request goes to another
+ * backend, ahead of the waiting line, once per backend, as long as its body can be replayed.
+ */
+public final class Dispatcher implements Handler {
+    private static final io.helidon.http.Header JSON_TYPE =
+            HeaderValues.createCached(HeaderNames.CONTENT_TYPE, "application/json");
+    private static final byte[] UNHEALTHY = "{\"error\": \"no healthy backends\"}".getBytes();
+
+    private final DispatcherConfig config;
+    private final BackendPool pool;
+    private final Relay relay;
+    private final AffinityTable affinity;
+    private final long queueTimeoutNanos;
+    private final long unavailableNanos;
+    private final int bufferLimitPlain;
+    private final int bufferLimitAffinity;
+    private final AtomicInteger active = new AtomicInteger();
+    private final LongAdder served = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final LongAdder retried = new LongAdder();
+    private volatile boolean affinityEnabled;
+    private volatile boolean draining;
+
+    public Dispatcher(DispatcherConfig config, BackendPool pool) {
+        this.config = config;
+        this.pool = pool;
+        this.relay = new Relay((int) config.connectTimeout().toMillis(), (int) config.upstreamTimeout().toMillis(),
+                config.maxBodySize());
+        this.affinity = new AffinityTable(config.affinityTableSize());
+        this.affinityEnabled = config.requestAffinity();
+        this.queueTimeoutNanos = config.queueTimeout().toNanos();
+        this.unavailableNanos = config.unavailableTimeout().toNanos();
+        this.bufferLimitPlain = config.retryBodyLimit();
+        this.bufferLimitAffinity = Math.max(config.retryBodyLimit(), config.affinityBodyLimit());
+    }
+
+    /** Registers {@code /health} and the catch-all proxy route. */
+    public static void routing(HttpRouting.Builder routing, Dispatcher dispatcher) {
+        routing.any("/health", dispatcher::health)
+               .any(dispatcher);
+    }
+
+    public BackendPool pool() {
+        return pool;
+    }
+
+    public boolean affinityEnabled() {
+        return affinityEnabled;
+    }
+
+    public void affinityEnabled(boolean enabled) {
+        this.affinityEnabled = enabled;
+    }
+
+    /** Requests being handled right now, waiting ones included. */
+    public int active() {
+        return active.get();
+    }
+
+    /** Counters and state for status reports. */
+    public ObjectNode status() {
+        ObjectNode s = Problems.object();
+        s.put("waiting", pool.waiting());
+        s.put("active", active.get());
+        s.put("served", served.sum());
+        s.put("failed", failed.sum());
+        s.put("retried", retried.sum());
+        s.put("draining", draining);
+        ObjectNode a = s.putObject("affinity");
+        a.put("enabled", affinityEnabled);
+        a.put("keys", affinity.size());
+        a.put("hit", affinity.hits.sum());
+        a.put("miss", affinity.misses.sum());
+        a.put("fallback", affinity.fallbacks.sum());
+        var backends = s.putArray("backends");
+        for (Backend b : pool.backends()) {
+            ObjectNode o = backends.addObject();
+            o.put("id", b.id());
+            o.put("url", b.url().toString());
+            o.put("healthy", b.healthy());
+            o.put("draining", b.draining());
+            o.put("in_flight", b.inFlight());
+            o.put("max_batch", b.maxBatch());
+            o.put("served", b.served());
+            o.put("transport_failures", b.transportFailures());
+        }
+        return s;
+    }
+
+    /** Stops taking new requests; those in flight or waiting carry on. */
+    public void beginDrain() {
+        draining = true;
+    }
+
+    /** Waits until no request is in flight or waiting, or the timeout passes; true when idle. */
+    public boolean awaitIdle(long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (active.get() > 0) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(10); // shutdown path only: a short poll keeps the hot path free of signalling
+        }
+        return true;
+    }
+
+    /** Drops affinity pins to a backend that leaves the pool. */
+    public void forget(Backend backend) {
+        affinity.forget(backend);
+    }
+
+    private void health(ServerRequest req, ServerResponse res) {
+        int healthy = 0;
+        List<Backend> all = pool.backends();
+        for (Backend b : all) {
+            if (b.routable()) {
+                healthy++;
+            }
+        }
+        res.header(JSON_TYPE);
+        if (healthy == 0) {
+            res.status(Status.SERVICE_UNAVAILABLE_503).send(UNHEALTHY);
+            return;
+        }
+        res.send(("{\"status\": \"ok\", \"healthy_backends\": " + healthy + ", \"backends\": " + all.size() + "}")
+                .getBytes());
+    }
+
+    @Override
+    public void handle(ServerRequest req, ServerResponse res) {
+        active.incrementAndGet();
+        try {
+            proxy(req, res);
+        } catch (RuntimeException | UpstreamFailure e) {
+            failed.increment();
+            if (!Problems.send(res, e, req.prologue().uriPath().rawPath())) {
+                if (e instanceof RuntimeException re) {
+                    throw re; // the client is gone or has part of the answer: let the server close the connection
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failed.increment();
+            Problems.send(res, new DrainingException(), null);
+        } finally {
+            active.decrementAndGet();
+        }
+    }
+
+    private void proxy(ServerRequest req, ServerResponse res) throws UpstreamFailure, InterruptedException {
+        if (draining) {
+            throw new DrainingException();
+        }
+        boolean keyed = affinityEnabled;
+        RequestBody body = RequestBody.read(req, keyed ? bufferLimitAffinity : bufferLimitPlain, config.maxBodySize());
+        OutboundRequest out = OutboundRequest.from(req, body);
+        keyed &= body.buffered() && body.bytes().length <= config.affinityBodyLimit();
+        JsonNode json = keyed || JsonBodies.mayHaveSchema(body) ? JsonBodies.parse(body) : null;
+        int schemaSize = SchemaSize.of(json);
+        String key = keyed ? AffinityKey.of(out.method(), out.rawPath(), out.rawQuery(), body.bytes(), json) : null;
+        Backend pinned = key != null ? affinity.get(key) : null;
+        List<Backend> tried = null;
+        while (true) {
+            Backend backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos);
+            try {
+                AffinityState state = AffinityState.of(key != null, pinned, backend);
+                relay.exchange(backend, out, body, res, new ResponseDecoration(backend, state, schemaSize));
+                backend.markServed();
+                served.increment();
+                if (key != null) {
+                    affinity.count(state);
+                    if (state != AffinityState.HIT) {
+                        affinity.pin(key, backend);
+                    }
+                }
+                return;
+            } catch (UpstreamFailure e) {
+                if (e.timeout()) {
+                    throw e;
+                }
+                backend.markTransportFailure();
+                pool.healthy(backend, false);
+                if (key != null) {
+                    affinity.unpin(key, backend);
+                }
+                if (tried == null) {
+                    tried = new ArrayList<>(2);
+                }
+                tried.add(backend);
+                if (!body.buffered() || !pool.anyUntried(tried)) {
+                    throw e;
+                }
+                retried.increment();
+                pinned = null;
+            } finally {
+                pool.release(backend);
+            }
+        }
+    }
+
+}

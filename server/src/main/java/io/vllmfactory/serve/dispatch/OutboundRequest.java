@@ -1,0 +1,138 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.helidon.http.Header;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+
+/**
+ * The request line and headers as they go to a backend, encoded once per client request (a retry
+ * on another backend reuses them): method, raw path and raw query byte for byte, every end-to-end
+ * header, {@code X-Forwarded-For}/{@code X-Forwarded-Proto}, and the body's framing. Only the Host
+ * line differs per backend.
+ */
+final class OutboundRequest {
+    private final byte[] requestLine;
+    private final byte[] headers;
+    private final boolean head;
+    private final String method;
+    private final String rawPath;
+    private final String rawQuery;
+
+    private OutboundRequest(byte[] requestLine, byte[] headers, String method, String rawPath, String rawQuery) {
+        this.requestLine = requestLine;
+        this.headers = headers;
+        this.method = method;
+        this.head = "HEAD".equals(method);
+        this.rawPath = rawPath;
+        this.rawQuery = rawQuery;
+    }
+
+    static OutboundRequest from(ServerRequest req, RequestBody body) {
+        String method = req.prologue().method().text();
+        String rawPath = req.prologue().uriPath().rawPath();
+        String rawQuery = req.prologue().query().rawValue();
+        String target = rawQuery.isEmpty() ? rawPath : rawPath + "?" + rawQuery;
+        byte[] line = (method + " " + target + " HTTP/1.1\r\n").getBytes(StandardCharsets.ISO_8859_1);
+
+        Set<String> connectionTokens = HopByHop.connectionTokens(
+                req.headers().first(HeaderNames.CONNECTION).orElse(null));
+        Ascii out = new Ascii(256);
+        String forwardedFor = null;
+        boolean hasProto = false;
+        for (Header h : req.headers()) {
+            String lower = h.headerName().lowerCase();
+            if ("x-forwarded-for".equals(lower)) {
+                forwardedFor = String.join(", ", h.allValues());
+                continue;
+            }
+            if (HopByHop.dropFromRequest(lower) || connectionTokens.contains(lower)) {
+                continue;
+            }
+            hasProto |= "x-forwarded-proto".equals(lower);
+            String name = h.name();
+            for (String v : h.allValues()) {
+                out.header(name, v);
+            }
+        }
+        String client = clientAddress(req.remotePeer().address());
+        out.header("X-Forwarded-For", forwardedFor == null ? client : forwardedFor + ", " + client);
+        if (!hasProto) {
+            out.header("X-Forwarded-Proto", req.isSecure() ? "https" : "http");
+        }
+        if (body.buffered()) {
+            if (body.bytes().length > 0 || req.headers().contains(HeaderNames.CONTENT_LENGTH)
+                    || req.content().hasEntity()) {
+                out.header("Content-Length", Integer.toString(body.bytes().length));
+            }
+        } else if (body.length() >= 0) {
+            out.header("Content-Length", Long.toString(body.length()));
+        } else {
+            out.header("Transfer-Encoding", "chunked");
+        }
+        out.text("\r\n");
+        return new OutboundRequest(line, out.toByteArray(), method, rawPath, rawQuery);
+    }
+
+    private static String clientAddress(SocketAddress address) {
+        if (address instanceof InetSocketAddress isa) {
+            return isa.getAddress() != null ? isa.getAddress().getHostAddress() : isa.getHostString();
+        }
+        return String.valueOf(address);
+    }
+
+    void writeHead(UpstreamConnection conn, byte[] hostLine) throws java.io.IOException {
+        conn.write(requestLine, 0, requestLine.length);
+        conn.write(hostLine, 0, hostLine.length);
+        conn.write(headers, 0, headers.length);
+    }
+
+    boolean head() {
+        return head;
+    }
+
+    String method() {
+        return method;
+    }
+
+    String rawPath() {
+        return rawPath;
+    }
+
+    String rawQuery() {
+        return rawQuery;
+    }
+
+    /** ISO-8859-1 header writer without per-character encoder overhead. */
+    private static final class Ascii extends ByteArrayOutputStream {
+        Ascii(int size) {
+            super(size);
+        }
+
+        void header(String name, String value) {
+            text(name);
+            text(": ");
+            text(value);
+            text("\r\n");
+        }
+
+        void text(String s) {
+            int len = s.length();
+            ensure(len);
+            for (int i = 0; i < len; i++) {
+                buf[count++] = (byte) s.charAt(i);
+            }
+        }
+
+        private void ensure(int extra) {
+            if (count + extra > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, count + extra));
+            }
+        }
+    }
+}

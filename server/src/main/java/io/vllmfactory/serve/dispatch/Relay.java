@@ -1,0 +1,344 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One request/response exchange with one backend over a pooled HTTP/1.1 connection: writes the
+ * request, reads the response head, and relays status, headers and body to the client, streaming
+ * (a chunked or event-stream body reaches the client piece by piece, flushed whenever the backend
+ * has nothing more ready).
+ */
+final class Relay {
+    /** Bodies up to this size are read whole and sent with one write; larger ones are streamed. */
+    private static final int SMALL_BODY = 64 * 1024;
+    private static final int MAX_LINE = 64 * 1024;
+    private static final int MAX_HEADERS = 256;
+
+    private final int connectTimeoutMillis;
+    private final int readTimeoutMillis;
+    private final long maxBodySize;
+
+    Relay(int connectTimeoutMillis, int readTimeoutMillis, long maxBodySize) {
+        this.connectTimeoutMillis = connectTimeoutMillis;
+        this.readTimeoutMillis = readTimeoutMillis;
+        this.maxBodySize = maxBodySize;
+    }
+
+    /**
+     * Sends the request to the backend and relays its answer.
+     *
+     * @throws UpstreamFailure when the backend failed before anything reached the client
+     */
+    void exchange(Backend backend, OutboundRequest request, RequestBody body, ServerResponse res,
+                  ResponseDecoration decoration) throws UpstreamFailure {
+        ConnectionPool pool = backend.connections();
+        UpstreamConnection conn = take(pool, backend);
+        boolean retriedFresh = false;
+        while (true) {
+            ResponseHead head;
+            try {
+                send(conn, pool, request, body);
+                head = readHead(conn, request.head());
+            } catch (SocketTimeoutException e) {
+                conn.close();
+                throw new UpstreamFailure(backend + " did not answer within " + readTimeoutMillis + " ms", e, true);
+            } catch (IOException e) {
+                conn.close();
+                // A pooled connection the backend closed while idle: retry once on a fresh one.
+                if (conn.reused() && !retriedFresh && body.buffered()) {
+                    retriedFresh = true;
+                    conn = open(pool, backend);
+                    continue;
+                }
+                throw new UpstreamFailure(backend + " failed: " + e.getMessage(), e, false);
+            } catch (RuntimeException e) {
+                conn.close();
+                throw e;
+            }
+            conn.markUsed();
+            boolean reusable = relayResponse(conn, request, head, res, decoration, backend);
+            if (reusable) {
+                pool.giveBack(conn);
+            } else {
+                conn.close();
+            }
+            return;
+        }
+    }
+
+    private UpstreamConnection take(ConnectionPool pool, Backend backend) throws UpstreamFailure {
+        try {
+            return pool.take(connectTimeoutMillis, readTimeoutMillis);
+        } catch (IOException e) {
+            throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
+        }
+    }
+
+    private UpstreamConnection open(ConnectionPool pool, Backend backend) throws UpstreamFailure {
+        try {
+            return pool.open(connectTimeoutMillis, readTimeoutMillis);
+        } catch (IOException e) {
+            throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
+        }
+    }
+
+    private void send(UpstreamConnection conn, ConnectionPool pool, OutboundRequest request, RequestBody body)
+            throws IOException {
+        request.writeHead(conn, pool.hostLine());
+        body.writeTo(conn, maxBodySize);
+        conn.flush();
+    }
+
+    private static ResponseHead readHead(UpstreamConnection conn, boolean headRequest) throws IOException {
+        while (true) {
+            String statusLine = conn.readLine(MAX_LINE);
+            if (statusLine == null) {
+                throw new IOException("connection closed before the response");
+            }
+            ResponseHead head = ResponseHead.parseStatusLine(statusLine);
+            for (int i = 0; ; i++) {
+                String line = conn.readLine(MAX_LINE);
+                if (line == null) {
+                    throw new IOException("connection closed in the response headers");
+                }
+                if (line.isEmpty()) {
+                    break;
+                }
+                if (i >= MAX_HEADERS) {
+                    throw new IOException("more than " + MAX_HEADERS + " response headers");
+                }
+                head.addHeaderLine(line);
+            }
+            // Interim 1xx answers (100 Continue, 103 Early Hints) are not relayed; the final one follows.
+            if (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
+                continue;
+            }
+            head.frame(headRequest);
+            return head;
+        }
+    }
+
+    /** @return whether the connection can be reused */
+    private boolean relayResponse(UpstreamConnection conn, OutboundRequest request, ResponseHead head,
+                                  ServerResponse res, ResponseDecoration decoration, Backend backend)
+            throws UpstreamFailure {
+        res.status(Status.create(head.status(), head.reason()));
+        List<String[]> headers = head.headers();
+        for (int i = 0; i < headers.size(); i++) {
+            String[] h = headers.get(i);
+            res.headers().add(HeaderValues.create(h[0], h[1]));
+        }
+        decoration.apply(res);
+        long length = head.contentLength();
+        if (head.noBody()) {
+            res.send();
+            return head.keepAlive();
+        }
+        if (length >= 0 && length <= SMALL_BODY) {
+            byte[] data = new byte[(int) length];
+            try {
+                conn.readFully(data, 0, data.length);
+            } catch (SocketTimeoutException e) {
+                throw new UpstreamFailure(backend + " stalled in the response body", e, true);
+            } catch (IOException e) {
+                throw new UpstreamFailure(backend + " failed in the response body: " + e.getMessage(), e, false);
+            }
+            res.send(data);
+            return head.keepAlive();
+        }
+        if (length >= 0) {
+            res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length));
+        }
+        // From here on the client has (or will have) the status line: failures abort the connection.
+        try (OutputStream out = res.outputStream()) {
+            if (length >= 0) {
+                copyFixed(conn, out, length);
+            } else if (head.chunked()) {
+                copyChunked(conn, out);
+            } else {
+                copyUntilClose(conn, out);
+                return false;
+            }
+        } catch (IOException e) {
+            conn.close();
+            throw new UncheckedIOException("relaying the response of " + backend + " failed", e);
+        }
+        return head.keepAlive();
+    }
+
+    private static void copyFixed(UpstreamConnection conn, OutputStream out, long length) throws IOException {
+        byte[] buf = new byte[32 * 1024];
+        long left = length;
+        while (left > 0) {
+            int n = conn.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n < 0) {
+                throw new IOException("backend closed the connection " + left + " bytes early");
+            }
+            out.write(buf, 0, n);
+            left -= n;
+            if (conn.available() == 0) {
+                out.flush();
+            }
+        }
+    }
+
+    private static void copyChunked(UpstreamConnection conn, OutputStream out) throws IOException {
+        byte[] buf = new byte[32 * 1024];
+        while (true) {
+            String sizeLine = conn.readLine(MAX_LINE);
+            if (sizeLine == null) {
+                throw new IOException("backend closed the connection inside a chunked body");
+            }
+            int semi = sizeLine.indexOf(';');
+            long size;
+            try {
+                size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
+            } catch (NumberFormatException e) {
+                throw new IOException("bad chunk size line from backend: " + sizeLine);
+            }
+            if (size == 0) {
+                String trailer;
+                while ((trailer = conn.readLine(MAX_LINE)) != null && !trailer.isEmpty()) {
+                    // trailers are not relayed
+                }
+                out.flush();
+                return;
+            }
+            long left = size;
+            while (left > 0) {
+                int n = conn.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    throw new IOException("backend closed the connection inside a chunk");
+                }
+                out.write(buf, 0, n);
+                left -= n;
+            }
+            if (!conn.readLine(MAX_LINE).isEmpty()) {
+                throw new IOException("chunk not followed by CRLF");
+            }
+            if (conn.available() == 0) {
+                out.flush();
+            }
+        }
+    }
+
+    private static void copyUntilClose(UpstreamConnection conn, OutputStream out) throws IOException {
+        byte[] buf = new byte[32 * 1024];
+        int n;
+        while ((n = conn.read(buf, 0, buf.length)) >= 0) {
+            out.write(buf, 0, n);
+            if (conn.available() == 0) {
+                out.flush();
+            }
+        }
+    }
+
+    /** Status, headers and framing of a backend's response. */
+    static final class ResponseHead {
+        private final int status;
+        private final String reason;
+        private final boolean http10;
+        private final List<String[]> headers = new ArrayList<>(12);
+        private long contentLength = -1;
+        private boolean chunked;
+        private boolean close;
+        private boolean noBody;
+
+        private ResponseHead(int status, String reason, boolean http10) {
+            this.status = status;
+            this.reason = reason;
+            this.http10 = http10;
+        }
+
+        static ResponseHead parseStatusLine(String line) throws IOException {
+            // HTTP/1.1 200 OK
+            if (!line.startsWith("HTTP/1.") || line.length() < 12 || line.charAt(8) != ' ') {
+                throw new IOException("not an HTTP/1.x status line from backend: " + abbreviate(line));
+            }
+            int status;
+            try {
+                status = Integer.parseInt(line.substring(9, 12));
+            } catch (NumberFormatException e) {
+                throw new IOException("bad status code from backend: " + abbreviate(line));
+            }
+            String reason = line.length() > 13 ? line.substring(13) : "";
+            return new ResponseHead(status, reason, line.charAt(7) == '0');
+        }
+
+        void addHeaderLine(String line) throws IOException {
+            int colon = line.indexOf(':');
+            if (colon <= 0) {
+                throw new IOException("malformed response header from backend: " + abbreviate(line));
+            }
+            String name = line.substring(0, colon).trim();
+            String value = line.substring(colon + 1).trim();
+            String lower = name.toLowerCase(Locale.ROOT);
+            switch (lower) {
+                case "content-length" -> {
+                    try {
+                        contentLength = Long.parseLong(value);
+                    } catch (NumberFormatException e) {
+                        throw new IOException("bad Content-Length from backend: " + value);
+                    }
+                }
+                case "transfer-encoding" -> chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
+                case "connection" -> close = value.toLowerCase(Locale.ROOT).contains("close");
+                default -> {
+                }
+            }
+            if (!HopByHop.dropFromResponse(lower)) {
+                headers.add(new String[] {name, value});
+            }
+        }
+
+        void frame(boolean headRequest) {
+            noBody = headRequest || status == 204 || status == 304 || (status >= 100 && status < 200);
+            if (chunked) {
+                contentLength = -1; // RFC 9112 6.3: Transfer-Encoding wins over Content-Length
+            }
+        }
+
+        int status() {
+            return status;
+        }
+
+        String reason() {
+            return reason;
+        }
+
+        List<String[]> headers() {
+            return headers;
+        }
+
+        long contentLength() {
+            return contentLength;
+        }
+
+        boolean chunked() {
+            return chunked;
+        }
+
+        boolean noBody() {
+            return noBody;
+        }
+
+        boolean keepAlive() {
+            return !close && !http10;
+        }
+
+        private static String abbreviate(String s) {
+            return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+        }
+    }
+}

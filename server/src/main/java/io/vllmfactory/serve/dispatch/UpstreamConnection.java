@@ -1,0 +1,190 @@
+package io.vllmfactory.serve.dispatch;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+
+/**
+ * One HTTP/1.1 connection to a backend, with its own read buffer so that the response head is
+ * parsed without per-byte calls into the socket.
+ */
+final class UpstreamConnection implements AutoCloseable {
+    private static final int BUFFER = 16 * 1024;
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final byte[] buf = new byte[BUFFER];
+    private final byte[] wbuf = new byte[BUFFER];
+    private int wpos;
+    private int pos;
+    private int lim;
+    private long idleSince;
+    private int uses;
+
+    private UpstreamConnection(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+    }
+
+    static UpstreamConnection open(InetSocketAddress address, int connectTimeoutMillis, int readTimeoutMillis)
+            throws IOException {
+        Socket s = new Socket();
+        try {
+            s.setTcpNoDelay(true);
+            s.setSoTimeout(readTimeoutMillis);
+            s.connect(address, connectTimeoutMillis);
+            return new UpstreamConnection(s);
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** True when this connection served an earlier request: a failure may just mean it went stale. */
+    boolean reused() {
+        return uses > 0;
+    }
+
+    void markUsed() {
+        uses++;
+    }
+
+    long idleSince() {
+        return idleSince;
+    }
+
+    void idleSince(long nanos) {
+        this.idleSince = nanos;
+    }
+
+    void readTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
+    /** Buffers bytes for the backend; large writes go straight through. */
+    void write(byte[] src, int off, int len) throws IOException {
+        if (len > wbuf.length - wpos) {
+            flush();
+            if (len >= wbuf.length) {
+                out.write(src, off, len);
+                return;
+            }
+        }
+        System.arraycopy(src, off, wbuf, wpos, len);
+        wpos += len;
+    }
+
+    /** Writes an ASCII string (request line pieces, chunk sizes). */
+    void writeAscii(String s) throws IOException {
+        int len = s.length();
+        if (len > wbuf.length - wpos) {
+            flush();
+        }
+        if (len > wbuf.length) {
+            out.write(s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            return;
+        }
+        for (int i = 0; i < len; i++) {
+            wbuf[wpos++] = (byte) s.charAt(i);
+        }
+    }
+
+    void flush() throws IOException {
+        if (wpos > 0) {
+            out.write(wbuf, 0, wpos);
+            wpos = 0;
+        }
+        out.flush();
+    }
+
+    /** Bytes that can be read without blocking. */
+    int available() throws IOException {
+        return (lim - pos) + in.available();
+    }
+
+    /** Reads a line up to CRLF (or LF) as ISO-8859-1, without the line end; null at end of stream. */
+    String readLine(int maxLength) throws IOException {
+        StringBuilder sb = null;
+        while (true) {
+            if (pos == lim && !fill()) {
+                if (sb == null) {
+                    return null;
+                }
+                throw new EOFException("connection closed in the middle of a line");
+            }
+            int start = pos;
+            while (pos < lim) {
+                byte b = buf[pos++];
+                if (b == '\n') {
+                    int end = pos - 1;
+                    if (end > start && buf[end - 1] == '\r') {
+                        end--;
+                    } else if (end == start && sb != null && sb.length() > 0 && sb.charAt(sb.length() - 1) == '\r') {
+                        sb.setLength(sb.length() - 1);
+                    }
+                    String tail = new String(buf, 0, start, end - start);
+                    return sb == null ? tail : sb.append(tail).toString();
+                }
+            }
+            if (sb == null) {
+                sb = new StringBuilder();
+            }
+            sb.append(new String(buf, 0, start, lim - start));
+            if (sb.length() > maxLength) {
+                throw new IOException("response line or header longer than " + maxLength + " bytes");
+            }
+        }
+    }
+
+    /** Reads up to len bytes; -1 at end of stream. */
+    int read(byte[] dst, int off, int len) throws IOException {
+        if (pos < lim) {
+            int n = Math.min(len, lim - pos);
+            System.arraycopy(buf, pos, dst, off, n);
+            pos += n;
+            return n;
+        }
+        if (len >= BUFFER) {
+            return in.read(dst, off, len);
+        }
+        if (!fill()) {
+            return -1;
+        }
+        return read(dst, off, len);
+    }
+
+    void readFully(byte[] dst, int off, int len) throws IOException {
+        while (len > 0) {
+            int n = read(dst, off, len);
+            if (n < 0) {
+                throw new EOFException("backend closed the connection " + len + " bytes before the end of the body");
+            }
+            off += n;
+            len -= n;
+        }
+    }
+
+    private boolean fill() throws IOException {
+        int n = in.read(buf, 0, BUFFER);
+        if (n <= 0) {
+            return false;
+        }
+        pos = 0;
+        lim = n;
+        return true;
+    }
+
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing left to release
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.vllmfactory.serve;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+
+/** Waits for a condition with a deadline: tests synchronise on observable state, never on sleeps. */
+final class Poll {
+    private Poll() {
+    }
+
+    static void until(Duration timeout, String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting until " + what);
+            }
+            Thread.onSpinWait();
+            try {
+                Thread.sleep(5); // polling interval, not synchronisation: the condition decides
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted waiting until " + what);
+            }
+        }
+    }
+}

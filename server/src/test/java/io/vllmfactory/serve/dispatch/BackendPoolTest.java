@@ -1,0 +1,182 @@
+package io.vllmfactory.serve.dispatch;
+
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The admission policy on its own: no network, real threads. */
+class BackendPoolTest {
+    private static Backend backend(int id, int maxBatch) {
+        return new Backend(id, URI.create("http://127.0.0.1:" + (9100 + id)), maxBatch, true);
+    }
+
+    @Test
+    void roundRobinSpreadsRequestsOverBackendsWithRoom() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 2);
+        Backend b = backend(1, 2);
+        pool.add(a);
+        pool.add(b);
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            ids.add(pool.acquire(null, null, false, 0, Long.MAX_VALUE).id());
+        }
+        assertThat(ids.stream().filter(id -> id == 0).count(), is(2L));
+        assertThat(a.inFlight(), is(2));
+        assertThat(b.inFlight(), is(2));
+    }
+
+    @Test
+    void waitersGetFreedSlotsInArrivalOrderFromWhicheverBackendFreesOne() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 1);
+        Backend b = backend(1, 1);
+        pool.add(a);
+        pool.add(b);
+        pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+        pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+        ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                int id = i;
+                futures.add(threads.submit(() -> {
+                    Backend got = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+                    order.add(id + "@" + got.id());
+                    return null;
+                }));
+                waitUntil(() -> pool.waiting() == id + 1);
+            }
+            pool.release(b);
+            waitUntil(() -> order.size() == 1);
+            pool.release(a);
+            waitUntil(() -> order.size() == 2);
+            pool.release(a);
+            waitUntil(() -> order.size() == 3);
+            pool.release(b);
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        }
+        assertThat(List.copyOf(order), contains("0@1", "1@0", "2@0", "3@1"));
+    }
+
+    @Test
+    void capacityIsNeverExceededUnderContention() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 3);
+        Backend b = backend(1, 2);
+        pool.add(a);
+        pool.add(b);
+        AtomicInteger maxA = new AtomicInteger();
+        AtomicInteger maxB = new AtomicInteger();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 2000; i++) {
+                threads.submit(() -> {
+                    Backend got = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+                    maxA.accumulateAndGet(a.inFlight(), Math::max);
+                    maxB.accumulateAndGet(b.inFlight(), Math::max);
+                    Thread.yield();
+                    pool.release(got);
+                    return null;
+                });
+            }
+        }
+        assertThat(maxA.get(), lessThanOrEqualTo(3));
+        assertThat(maxB.get(), lessThanOrEqualTo(2));
+        assertThat(a.inFlight() + b.inFlight(), is(0));
+        assertThat(pool.waiting(), is(0));
+    }
+
+    @Test
+    void aRetryJoinsTheHeadOfTheLineAndSkipsBackendsItTried() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 1);
+        Backend b = backend(1, 1);
+        pool.add(a);
+        pool.add(b);
+        Backend first = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+        Backend second = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+        ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<?> plain = threads.submit(() -> {
+                order.add("plain@" + pool.acquire(null, null, false, 0, Long.MAX_VALUE).id());
+                return null;
+            });
+            waitUntil(() -> pool.waiting() == 1);
+            Future<?> retry = threads.submit(() -> {
+                order.add("retry@" + pool.acquire(null, List.of(a), true, 0, Long.MAX_VALUE).id());
+                return null;
+            });
+            waitUntil(() -> pool.waiting() == 2);
+            pool.release(first.id() == 0 ? first : second); // frees a: the retry may not use it
+            waitUntil(() -> order.size() == 1);
+            pool.release(first.id() == 1 ? first : second); // frees b: the retry takes it
+            plain.get();
+            retry.get();
+        }
+        assertThat(List.copyOf(order), contains("plain@0", "retry@1"));
+    }
+
+    @Test
+    void aBoundedQueueRejectsTheRequestPastItsBound() throws Exception {
+        BackendPool pool = new BackendPool(1);
+        pool.add(backend(0, 1));
+        pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            threads.submit(() -> pool.acquire(null, null, false, Duration.ofSeconds(2).toNanos(), Long.MAX_VALUE));
+            waitUntil(() -> pool.waiting() == 1);
+            assertThrows(QueueFullException.class, () -> pool.acquire(null, null, false, 0, Long.MAX_VALUE));
+            pool.release(pool.backends().getFirst());
+        }
+    }
+
+    @Test
+    void aBackendComingBackServesTheWaitingLineAtOnce() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 2);
+        pool.add(a);
+        pool.healthy(a, false);
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<Backend> waiter = threads.submit(() -> pool.acquire(null, null, false, 0, Long.MAX_VALUE));
+            waitUntil(() -> pool.waiting() == 1);
+            pool.healthy(a, true);
+            assertThat(waiter.get().id(), is(0));
+        }
+    }
+
+    @Test
+    void waitersGiveUpWhenNoBackendIsRoutableForTheUnavailableTimeout() {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 1);
+        pool.add(a);
+        pool.draining(a, true);
+        assertThrows(NoBackendException.class,
+                () -> pool.acquire(null, null, false, 0, Duration.ofMillis(50).toNanos()));
+        assertThat(pool.waiting(), is(0));
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not reached within 10 s");
+            }
+            Thread.sleep(1);
+        }
+    }
+}
