@@ -58,6 +58,14 @@ public final class BackendPool {
         return waiting;
     }
 
+    /** Closes connections to backends that stayed silent past their exchange's deadline. */
+    public void reapOverdue() {
+        long now = System.nanoTime();
+        for (Backend b : backends) {
+            b.connections().reapOverdue(now);
+        }
+    }
+
     /** Adds a backend; waiting requests may be bound to it at once if it is routable. */
     public void add(Backend backend) {
         lock.lock();

@@ -3,6 +3,8 @@ package io.vllmfactory.serve.dispatch;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
@@ -18,6 +20,8 @@ final class ConnectionPool {
     private final String authority;
     private final byte[] hostLine;
     private final ConcurrentLinkedDeque<UpstreamConnection> idle = new ConcurrentLinkedDeque<>();
+    /** Every open connection, idle or busy, for the reaper. Changes only when a connection opens or closes. */
+    private final Set<UpstreamConnection> open = ConcurrentHashMap.newKeySet();
 
     ConnectionPool(InetSocketAddress address, String authority) {
         this.address = address;
@@ -35,22 +39,28 @@ final class ConnectionPool {
     }
 
     /** A pooled connection young enough to trust, else a new one. */
-    UpstreamConnection take(int connectTimeoutMillis, int readTimeoutMillis) throws IOException {
+    UpstreamConnection take(int connectTimeoutMillis) throws IOException {
         long now = System.nanoTime();
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             if (now - c.idleSince() < MAX_IDLE_NANOS) {
-                c.readTimeout(readTimeoutMillis);
                 return c;
             }
             c.close();
         }
-        return UpstreamConnection.open(address, connectTimeoutMillis, readTimeoutMillis);
+        return UpstreamConnection.open(address, connectTimeoutMillis, open);
     }
 
     /** A fresh connection, for a retry after a pooled one turned out to be closed. */
-    UpstreamConnection open(int connectTimeoutMillis, int readTimeoutMillis) throws IOException {
-        return UpstreamConnection.open(address, connectTimeoutMillis, readTimeoutMillis);
+    UpstreamConnection open(int connectTimeoutMillis) throws IOException {
+        return UpstreamConnection.open(address, connectTimeoutMillis, open);
+    }
+
+    /** Closes busy connections whose backend has been silent past their deadline. */
+    void reapOverdue(long now) {
+        for (UpstreamConnection c : open) {
+            c.expireIfOverdue(now);
+        }
     }
 
     void giveBack(UpstreamConnection c) {

@@ -51,7 +51,7 @@ public final class Dispatcher implements Handler {
     public Dispatcher(DispatcherConfig config, BackendPool pool) {
         this.config = config;
         this.pool = pool;
-        this.relay = new Relay((int) config.connectTimeout().toMillis(), (int) config.upstreamTimeout().toMillis(),
+        this.relay = new Relay((int) config.connectTimeout().toMillis(), config.upstreamTimeout().toNanos(),
                 config.maxBodySize());
         this.affinity = new AffinityTable(config.affinityTableSize());
         this.affinityEnabled = config.requestAffinity();

@@ -31,6 +31,7 @@ public final class HealthPoller implements AutoCloseable {
     private final Map<Backend, Integer> failures = new ConcurrentHashMap<>();
     private final ExecutorService probes = Executors.newVirtualThreadPerTaskExecutor();
     private volatile Thread loop;
+    private volatile Thread reaper;
 
     public HealthPoller(BackendPool pool, Duration interval, Duration timeout, int threshold) {
         this.pool = pool;
@@ -51,6 +52,7 @@ public final class HealthPoller implements AutoCloseable {
     public HealthPoller start() {
         probeAll();
         loop = Thread.ofVirtual().name("health-poller").start(this::run);
+        reaper = Thread.ofVirtual().name("upstream-reaper").start(this::reap);
         return this;
     }
 
@@ -86,6 +88,18 @@ public final class HealthPoller implements AutoCloseable {
         }
     }
 
+    /** Enforces the upstream timeout, to within a tenth of a second, off the request path. */
+    private void reap() {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+            pool.reapOverdue();
+        }
+    }
+
     private boolean probe(Backend b) {
         try (HttpClientResponse r = client.get(b.url() + "/health").request()) {
             return r.status().code() == 200;
@@ -112,9 +126,10 @@ public final class HealthPoller implements AutoCloseable {
 
     @Override
     public void close() {
-        Thread t = loop;
-        if (t != null) {
-            t.interrupt();
+        for (Thread t : new Thread[] {loop, reaper}) {
+            if (t != null) {
+                t.interrupt();
+            }
         }
         probes.shutdownNow();
         client.closeResource();

@@ -8,7 +8,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.SocketTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,12 +25,13 @@ final class Relay {
     private static final int MAX_HEADERS = 256;
 
     private final int connectTimeoutMillis;
-    private final int readTimeoutMillis;
+    private final long silenceNanos;
     private final long maxBodySize;
 
-    Relay(int connectTimeoutMillis, int readTimeoutMillis, long maxBodySize) {
+    /** @param silenceNanos longest a backend may stay silent during an exchange (enforced by the reaper) */
+    Relay(int connectTimeoutMillis, long silenceNanos, long maxBodySize) {
         this.connectTimeoutMillis = connectTimeoutMillis;
-        this.readTimeoutMillis = readTimeoutMillis;
+        this.silenceNanos = silenceNanos;
         this.maxBodySize = maxBodySize;
     }
 
@@ -47,14 +47,15 @@ final class Relay {
         boolean retriedFresh = false;
         while (true) {
             ResponseHead head;
+            conn.watch(silenceNanos);
             try {
                 send(conn, pool, request, body);
                 head = readHead(conn, request.head());
-            } catch (SocketTimeoutException e) {
-                conn.close();
-                throw new UpstreamFailure(backend + " did not answer within " + readTimeoutMillis + " ms", e, true);
             } catch (IOException e) {
                 conn.close();
+                if (conn.expired()) {
+                    throw silent(backend, e);
+                }
                 // A pooled connection the backend closed while idle: retry once on a fresh one.
                 if (conn.reused() && !retriedFresh && body.buffered()) {
                     retriedFresh = true;
@@ -68,6 +69,7 @@ final class Relay {
             }
             conn.markUsed();
             boolean reusable = relayResponse(conn, request, head, res, decoration, backend);
+            conn.unwatch();
             if (reusable) {
                 pool.giveBack(conn);
             } else {
@@ -77,9 +79,14 @@ final class Relay {
         }
     }
 
+    private UpstreamFailure silent(Backend backend, IOException e) {
+        return new UpstreamFailure(backend + " sent nothing for " + silenceNanos / 1_000_000 + " ms (upstream-timeout)",
+                e, true);
+    }
+
     private UpstreamConnection take(ConnectionPool pool, Backend backend) throws UpstreamFailure {
         try {
-            return pool.take(connectTimeoutMillis, readTimeoutMillis);
+            return pool.take(connectTimeoutMillis);
         } catch (IOException e) {
             throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
         }
@@ -87,7 +94,7 @@ final class Relay {
 
     private UpstreamConnection open(ConnectionPool pool, Backend backend) throws UpstreamFailure {
         try {
-            return pool.open(connectTimeoutMillis, readTimeoutMillis);
+            return pool.open(connectTimeoutMillis);
         } catch (IOException e) {
             throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
         }
@@ -149,9 +156,11 @@ final class Relay {
             byte[] data = new byte[(int) length];
             try {
                 conn.readFully(data, 0, data.length);
-            } catch (SocketTimeoutException e) {
-                throw new UpstreamFailure(backend + " stalled in the response body", e, true);
             } catch (IOException e) {
+                conn.close();
+                if (conn.expired()) {
+                    throw silent(backend, e);
+                }
                 throw new UpstreamFailure(backend + " failed in the response body: " + e.getMessage(), e, false);
             }
             res.send(data);

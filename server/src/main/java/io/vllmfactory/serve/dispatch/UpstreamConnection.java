@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.Set;
 
 /**
  * One HTTP/1.1 connection to a backend, with its own read buffer so that the response head is
@@ -22,27 +23,66 @@ final class UpstreamConnection implements AutoCloseable {
     private int wpos;
     private int pos;
     private int lim;
+    private final Set<UpstreamConnection> registry;
     private long idleSince;
     private int uses;
+    private long timeoutNanos;
+    /** When a silent backend is overdue (System.nanoTime), 0 while idle; read by the reaper. */
+    private volatile long deadline;
+    private volatile boolean expired;
 
-    private UpstreamConnection(Socket socket) throws IOException {
+    private UpstreamConnection(Socket socket, Set<UpstreamConnection> registry) throws IOException {
         this.socket = socket;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
+        this.registry = registry;
     }
 
-    static UpstreamConnection open(InetSocketAddress address, int connectTimeoutMillis, int readTimeoutMillis)
-            throws IOException {
+    /**
+     * Opens a connection with no socket read timeout: a timed read parks with a timer on every
+     * call, which costs more than the whole relay; {@link ConnectionPool#reapOverdue} closes
+     * connections whose backend stays silent past their deadline instead.
+     */
+    static UpstreamConnection open(InetSocketAddress address, int connectTimeoutMillis,
+                                   Set<UpstreamConnection> registry) throws IOException {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
-            s.setSoTimeout(readTimeoutMillis);
             s.connect(address, connectTimeoutMillis);
-            return new UpstreamConnection(s);
+            UpstreamConnection c = new UpstreamConnection(s, registry);
+            registry.add(c);
+            return c;
         } catch (IOException e) {
             s.close();
             throw e;
         }
+    }
+
+    /** Starts the silence clock: the backend must send a byte within {@code timeoutNanos}, and again after each. */
+    void watch(long timeoutNanos) {
+        this.timeoutNanos = timeoutNanos;
+        this.deadline = System.nanoTime() + timeoutNanos;
+    }
+
+    /** Stops the silence clock (the exchange is over). */
+    void unwatch() {
+        this.deadline = 0;
+    }
+
+    /** Closes the connection if its backend has been silent past the deadline; true if it did. */
+    boolean expireIfOverdue(long now) {
+        long d = deadline;
+        if (d != 0 && now - d > 0) {
+            expired = true;
+            close();
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether the reaper closed it because the backend stayed silent too long. */
+    boolean expired() {
+        return expired;
     }
 
     /** True when this connection served an earlier request: a failure may just mean it went stale. */
@@ -62,16 +102,13 @@ final class UpstreamConnection implements AutoCloseable {
         this.idleSince = nanos;
     }
 
-    void readTimeout(int millis) throws IOException {
-        socket.setSoTimeout(millis);
-    }
-
     /** Buffers bytes for the backend; large writes go straight through. */
     void write(byte[] src, int off, int len) throws IOException {
         if (len > wbuf.length - wpos) {
             flush();
             if (len >= wbuf.length) {
                 out.write(src, off, len);
+                progress();
                 return;
             }
         }
@@ -100,6 +137,14 @@ final class UpstreamConnection implements AutoCloseable {
             wpos = 0;
         }
         out.flush();
+        progress();
+    }
+
+    /** Bytes moved: the silence clock starts again (a long upload is not silence). */
+    private void progress() {
+        if (deadline != 0) {
+            deadline = System.nanoTime() + timeoutNanos;
+        }
     }
 
     /** Bytes that can be read without blocking. */
@@ -150,7 +195,11 @@ final class UpstreamConnection implements AutoCloseable {
             return n;
         }
         if (len >= BUFFER) {
-            return in.read(dst, off, len);
+            int n = in.read(dst, off, len);
+            if (n > 0) {
+                progress();
+            }
+            return n;
         }
         if (!fill()) {
             return -1;
@@ -174,6 +223,7 @@ final class UpstreamConnection implements AutoCloseable {
         if (n <= 0) {
             return false;
         }
+        progress();
         pos = 0;
         lim = n;
         return true;
@@ -181,6 +231,7 @@ final class UpstreamConnection implements AutoCloseable {
 
     @Override
     public void close() {
+        registry.remove(this);
         try {
             socket.close();
         } catch (IOException ignored) {
