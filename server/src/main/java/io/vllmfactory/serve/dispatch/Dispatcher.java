@@ -172,6 +172,9 @@ public final class Dispatcher implements Handler {
         } finally {
             active.decrementAndGet();
         }
+        // The client usually sends its next request as soon as it has this answer: yielding before
+        // the server reads it again saves the same park-and-wake as in Relay.
+        Thread.yield();
     }
 
     private void proxy(ServerRequest req, ServerResponse res) throws UpstreamFailure, InterruptedException {

@@ -44,6 +44,7 @@ final class RequestBody {
                 if (b.length != declared) {
                     throw new ClientAbortException("client sent " + b.length + " of " + declared + " body bytes");
                 }
+                in.close(); // marks the entity consumed, so the server does not drain it again with a fresh buffer
                 return new RequestBody(b, null, declared);
             }
             if (declared >= 0) {
@@ -52,6 +53,7 @@ final class RequestBody {
             // Chunked: buffer up to the limit to learn whether it is small.
             byte[] prefix = in.readNBytes(bufferLimit + 1);
             if (prefix.length <= bufferLimit) {
+                in.close();
                 return new RequestBody(prefix, null, prefix.length);
             }
             return new RequestBody(prefix, in, -1);
