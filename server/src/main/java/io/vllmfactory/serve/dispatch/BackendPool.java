@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -28,6 +29,7 @@ public final class BackendPool {
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private final AtomicInteger cursor = new AtomicInteger();
     private final int maxQueue;
+    private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
     private volatile Backend[] backends = new Backend[0];
     private volatile int waiting;
 
@@ -37,6 +39,21 @@ public final class BackendPool {
             throw new IllegalArgumentException("maxQueue: " + maxQueue + " (expected: >= 0, 0 = unbounded)");
         }
         this.maxQueue = maxQueue;
+    }
+
+    /** Told when backends join or leave the pool (metrics follow the fleet this way). */
+    public interface MembershipListener {
+        void added(Backend backend);
+
+        void removed(Backend backend);
+    }
+
+    /** Registers a listener and tells it about the backends already in the pool. */
+    public void listen(MembershipListener listener) {
+        listeners.add(listener);
+        for (Backend b : backends) {
+            listener.added(b);
+        }
     }
 
     /** All backends, routable or not, in id order. */
@@ -83,6 +100,7 @@ public final class BackendPool {
         } finally {
             lock.unlock();
         }
+        listeners.forEach(l -> l.added(backend));
     }
 
     /** Removes a backend from routing for good; requests already bound to it finish normally. */
@@ -95,6 +113,7 @@ public final class BackendPool {
         }
         wakeAllIfNoneRoutable();
         backend.connections().closeIdle();
+        listeners.forEach(l -> l.removed(backend));
     }
 
     /** Takes a backend out of (or back into) routing without removing it: draining. */

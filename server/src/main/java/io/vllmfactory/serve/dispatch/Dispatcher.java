@@ -84,6 +84,15 @@ public final class Dispatcher implements Handler {
         return active.get();
     }
 
+    /** The dispatcher's running totals, read by metrics. */
+    public record Counts(LongAdder served, LongAdder failed, LongAdder retried, LongAdder hits, LongAdder misses,
+                         LongAdder fallbacks) {
+    }
+
+    public Counts counts() {
+        return new Counts(served, failed, retried, affinity.hits, affinity.misses, affinity.fallbacks);
+    }
+
     /** Counters and state for status reports. */
     public ObjectNode status() {
         ObjectNode s = Problems.object();
