@@ -14,7 +14,8 @@ import java.util.Optional;
 /**
  * What the user typed: {@code vllm-factory-serve [MODEL] [--flag value ...] [-- EXTRA_ARGS...]}.
  * Flags come from {@link SettingTable}; {@code --flag=value} works too. Everything after {@code --}
- * is kept verbatim for the backends.
+ * is kept verbatim for the backends. MODEL and the words after {@code --} also land in {@link #flags()}
+ * as the settings {@code model} and {@code extra-args}, so they take part in the precedence like flags.
  *
  * @param flags  values by setting key (a String, or a List for repeatable flags)
  * @param config the YAML file given with {@code --config}
@@ -63,6 +64,12 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
             String v;
             if (s.isSwitch()) {
                 v = inline != null ? inline : "true";
+            } else if (s.kind() == Setting.Kind.WORDS && inline == null) {
+                // command-line words may start with --, e.g. --backend-fixed-args "--disable-log-stats"
+                if (++i >= args.length) {
+                    throw new ConfigException(name + " needs a value (see --help)");
+                }
+                v = args[i];
             } else {
                 v = inline != null ? inline : value(args, ++i, name);
             }
@@ -73,6 +80,15 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
             } else {
                 flags.put(s.key(), v);
             }
+        }
+        if (model != null) {
+            if (flags.containsKey("model")) {
+                throw new ConfigException("MODEL is given twice: '" + model + "' and --model " + flags.get("model"));
+            }
+            flags.put("model", model);
+        }
+        if (!extra.isEmpty()) {
+            flags.put("extra-args", extra);
         }
         flags.replaceAll((k, v) -> v instanceof List<?> l ? List.copyOf(l) : v);
         return new CommandLine(Map.copyOf(flags), Optional.ofNullable(config), Optional.ofNullable(model),
@@ -89,17 +105,24 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
     /** The {@code --help} text, generated from the setting table. */
     public static String usage() {
         StringBuilder sb = new StringBuilder();
-        sb.append("Usage: vllm-factory-serve [MODEL] [OPTIONS] [-- EXTRA_BACKEND_ARGS...]\n\n")
-          .append("Runs a dispatcher in front of model-server backends: one endpoint, many instances.\n\n")
-          .append("Options (each also settable as environment variable VLLM_FACTORY_<NAME> or as a key in the\n")
-          .append("--config YAML file; precedence: flags, environment, file, defaults):\n");
+        sb.append("Usage: vllm-factory-serve MODEL [OPTIONS] [-- EXTRA_BACKEND_ARGS...]\n")
+          .append("       vllm-factory-serve --backend-url URL [--backend-url URL ...] [OPTIONS]\n\n")
+          .append("Launches N model-server backends for MODEL (vllm serve by default), keeps them alive and serves\n")
+          .append("them behind one endpoint; or serves backends that run already (--backend-url).\n\n")
+          .append("Every option is also an environment variable VLLM_FACTORY_<NAME> and a key of the --config YAML\n")
+          .append("file (precedence: flags, environment, file, defaults). Durations: 30s, 5m, 500ms; sizes: 1MiB.\n");
         line(sb, "--config FILE", "YAML file with any of the settings below (keys without the leading --)");
-        for (Setting s : SettingTable.ALL) {
-            String left = s.flag() + (s.isSwitch() ? "" : " " + s.kind().name());
-            String def = s.defaultValue() == null || s.defaultValue().isEmpty() ? "" : " [default: " + s.defaultValue() + "]";
-            line(sb, left, s.help() + def);
-        }
         line(sb, "-h, --help", "show this help");
+        for (SettingTable.Section section : SettingTable.SECTIONS) {
+            sb.append('\n').append(section.title()).append(":\n");
+            for (Setting s : section.settings()) {
+                String left = "--".equals(s.flag()) ? "-- ARGS..."
+                        : s.flag() + (s.isSwitch() ? "" : " " + s.kind().name());
+                String def = s.defaultValue() == null || s.defaultValue().isEmpty() ? ""
+                        : " [default: " + s.defaultValue() + "]";
+                line(sb, left, s.help() + def);
+            }
+        }
         return sb.toString();
     }
 

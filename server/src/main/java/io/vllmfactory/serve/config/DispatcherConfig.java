@@ -70,7 +70,7 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                     s.duration("connect-timeout"), s.duration("health-interval"), s.duration("health-timeout"),
                     s.integer("unhealthy-threshold"), s.duration("drain-timeout"));
         } catch (InvalidValue e) {
-            throw s.invalid(e.key, e.value, e.expected);
+            throw e.in(s);
         }
     }
 
@@ -97,30 +97,6 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
     }
 
     private static void check(boolean ok, String field, Object value, String expected) {
-        if (!ok) {
-            throw new InvalidValue(field, value, expected);
-        }
-    }
-
-    /** Thrown by the constructor; {@link #from(Settings)} maps it to the flag or file key. */
-    static final class InvalidValue extends IllegalArgumentException {
-        final String key;
-        final Object value;
-        final String expected;
-
-        InvalidValue(String field, Object value, String expected) {
-            super(field + ": " + value + " (expected: " + expected + ")");
-            this.key = kebab(field);
-            this.value = value;
-            this.expected = expected;
-        }
-
-        private static String kebab(String field) {
-            String k = field.replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
-            return switch (k) {
-                case "request-affinity" -> "enable-request-affinity";
-                default -> k;
-            };
-        }
+        InvalidValue.check(ok, field, value, expected);
     }
 }

@@ -12,9 +12,14 @@ import java.util.Locale;
  * @param help         one line for {@code --help}
  */
 public record Setting(String key, String flag, Kind kind, String defaultValue, String help) {
-    /** Value types; LIST settings repeat their flag and are YAML sequences. */
+    /**
+     * Value types. LIST settings repeat their flag, are comma-separated in the environment and YAML
+     * sequences in the file. WORDS settings are command-line words: one string split on whitespace as a
+     * flag or environment variable, a string or a sequence in the file; their flag takes the next
+     * argument even when it starts with {@code --}.
+     */
     public enum Kind {
-        STRING, INT, DOUBLE, BOOLEAN, DURATION, SIZE, LIST
+        STRING, INT, DOUBLE, BOOLEAN, DURATION, SIZE, LIST, WORDS
     }
 
     public Setting {

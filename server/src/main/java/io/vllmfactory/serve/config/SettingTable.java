@@ -8,33 +8,95 @@ import java.util.stream.Collectors;
 
 /** Every setting the sidecar knows: the single source for flags, environment, YAML and {@code --help}. */
 public final class SettingTable {
+    /** The backends' fixed arguments, as the Python vllm-factory-serve always passes them. */
+    public static final String FIXED_BACKEND_ARGS = "--no-enable-prefix-caching --no-enable-chunked-prefill --disable-log-stats";
+
+    /**
+     * A titled group of settings, for {@code --help}.
+     *
+     * @param title    heading
+     * @param settings its settings in {@code --help} order
+     */
+    public record Section(String title, List<Setting> settings) {
+    }
+
+    /** The settings grouped as {@code --help} shows them. */
+    public static final List<Section> SECTIONS = List.of(
+            new Section("Backends (the flags of the Python vllm-factory-serve, same defaults)", List.of(
+                    Setting.of("model", Kind.STRING, "", "model name or path the backends serve (same as the positional MODEL)"),
+                    Setting.of("num-instances", Kind.INT, "1", "backend instances to run; 1 serves on the public port directly"),
+                    Setting.of("max-batch-size", Kind.INT, "32",
+                            "most requests in flight per backend (also each backend's --max-num-seqs)"),
+                    Setting.of("port-start", Kind.INT, "9100", "first backend port; backends listen on 127.0.0.1:P, P+1, ..."),
+                    Setting.of("gpu-memory-utilization", Kind.STRING, "auto",
+                            "GPU memory fraction per backend; auto = budget/N clamped to 0.10..0.80, two decimals"),
+                    Setting.of("dtype", Kind.STRING, "auto", "the backends' --dtype"),
+                    Setting.of("enforce-eager", Kind.BOOLEAN, "false", "pass --enforce-eager to the backends"),
+                    Setting.of("io-processor-plugin", Kind.STRING, "", "the backends' --io-processor-plugin"),
+                    Setting.of("max-model-len", Kind.INT, "", "the backends' --max-model-len"),
+                    Setting.of("cuda-devices", Kind.STRING, "", "CUDA_VISIBLE_DEVICES for the backends, e.g. 0 or 0,1"),
+                    Setting.of("task", Kind.STRING, "", "the backends' --task"),
+                    Setting.of("max-num-batched-tokens", Kind.INT, "", "the backends' --max-num-batched-tokens"),
+                    Setting.of("tokenizer", Kind.STRING, "", "the backends' --tokenizer"),
+                    Setting.of("served-model-name", Kind.STRING, "", "the backends' --served-model-name"),
+                    Setting.of("trust-remote-code", Kind.BOOLEAN, "false", "pass --trust-remote-code to the backends"),
+                    new Setting("extra-args", "--", Kind.WORDS, "",
+                            "everything after -- goes to every backend (a forwarded --gpu-memory-utilization is dropped)"))),
+            new Section("Supervision", List.of(
+                    Setting.of("backend-command", Kind.WORDS, "vllm serve",
+                            "the command that starts one backend; MODEL and the backend flags follow it"),
+                    Setting.of("backend-fixed-args", Kind.WORDS, FIXED_BACKEND_ARGS,
+                            "arguments every backend gets after its flags; \"\" for none"),
+                    Setting.of("gpu-memory-budget", Kind.DOUBLE, "0.92",
+                            "GPU memory fraction all instances may share (the automatic split divides it)"),
+                    Setting.of("startup-timeout", Kind.DURATION, "600s",
+                            "longest a backend may load before its /health answers 200"),
+                    Setting.of("stop-grace", Kind.DURATION, "10s",
+                            "after SIGTERM, how long a backend's processes may take before SIGKILL"),
+                    Setting.of("unhealthy-restart-after", Kind.DURATION, "30s",
+                            "a backend out of routing this long without passing a health probe is killed and restarted"),
+                    Setting.of("restart-backoff", Kind.DURATION, "1s", "first wait before restarting a failed backend; doubles each time"),
+                    Setting.of("restart-backoff-max", Kind.DURATION, "60s", "longest wait before a restart"),
+                    Setting.of("restart-reset-after", Kind.DURATION, "5m",
+                            "a backend healthy this long starts its failure count afresh"),
+                    Setting.of("restart-max-failures", Kind.INT, "5",
+                            "failures within the window after which a backend is FAILED and left stopped"),
+                    Setting.of("restart-failure-window", Kind.DURATION, "10m", "the window restart-max-failures counts in"),
+                    Setting.of("log-dir", Kind.STRING, "logs", "directory of the backends' output, one file per backend"),
+                    Setting.of("backend-output", Kind.STRING, "both",
+                            "where backend output goes: file (log-dir), stderr (prefixed lines) or both"))),
+            new Section("Endpoints", List.of(
+                    Setting.of("host", Kind.STRING, "0.0.0.0", "address the public endpoint binds"),
+                    Setting.of("port", Kind.INT, "8000", "public port"),
+                    Setting.of("always-proxy", Kind.BOOLEAN, "false",
+                            "run the dispatcher even for one instance, so the fleet can be scaled at runtime"),
+                    Setting.of("admin-host", Kind.STRING, "127.0.0.1", "address of the admin API"),
+                    Setting.of("admin-port", Kind.INT, "8001", "port of the admin API"),
+                    new Setting("backend-urls", "--backend-url", Kind.LIST, "",
+                            "URL of an already running backend (repeat the flag for several); instead of MODEL"))),
+            new Section("Dispatcher", List.of(
+                    Setting.of("enable-request-affinity", Kind.BOOLEAN, "false",
+                            "send similar JSON requests to the same backend while it has room"),
+                    Setting.of("affinity-table-size", Kind.INT, "2048", "affinity keys remembered (LRU)"),
+                    Setting.of("affinity-body-limit", Kind.SIZE, "1MiB", "largest body keyed for affinity; larger ones route without it"),
+                    Setting.of("retry-body-limit", Kind.SIZE, "1MiB",
+                            "largest body kept to retry on another backend after a failure"),
+                    Setting.of("max-body-size", Kind.SIZE, "0", "largest request body accepted (413 beyond), 0 = no cap"),
+                    Setting.of("max-queue", Kind.INT, "0", "most requests waiting for a free slot (503 beyond), 0 = no bound"),
+                    Setting.of("queue-timeout", Kind.DURATION, "0", "longest wait for a free slot (503 after), 0 = no limit"),
+                    Setting.of("unavailable-timeout", Kind.DURATION, "30s",
+                            "longest a request waits while no backend is healthy (503 after)"),
+                    Setting.of("upstream-timeout", Kind.DURATION, "300s", "longest a backend may stay silent (504 after)"),
+                    Setting.of("connect-timeout", Kind.DURATION, "5s", "longest a backend connection may take to open"),
+                    Setting.of("health-interval", Kind.DURATION, "1s", "how often every backend's /health is probed"),
+                    Setting.of("health-timeout", Kind.DURATION, "5s", "longest a health probe may take"),
+                    Setting.of("unhealthy-threshold", Kind.INT, "2",
+                            "consecutive failed probes that take a backend out of routing"),
+                    Setting.of("drain-timeout", Kind.DURATION, "30s",
+                            "on SIGTERM or removal, longest wait for a backend's requests to finish"))));
+
     /** All settings in {@code --help} order. */
-    public static final List<Setting> ALL = List.of(
-            // Dispatcher: the public endpoint
-            Setting.of("host", Kind.STRING, "0.0.0.0", "address the public dispatcher binds"),
-            Setting.of("port", Kind.INT, "8000", "public port of the dispatcher"),
-            new Setting("backend-urls", "--backend-url", Kind.LIST, "",
-                    "URL of an already running backend (repeat the flag for several); no processes are launched"),
-            Setting.of("max-batch-size", Kind.INT, "32", "most requests in flight per backend (its --max-num-seqs)"),
-            Setting.of("enable-request-affinity", Kind.BOOLEAN, "false",
-                    "send similar JSON requests to the same backend while it has room"),
-            Setting.of("affinity-table-size", Kind.INT, "2048", "affinity keys remembered (LRU)"),
-            Setting.of("affinity-body-limit", Kind.SIZE, "1MiB", "largest body keyed for affinity; larger ones route without it"),
-            Setting.of("retry-body-limit", Kind.SIZE, "1MiB",
-                    "largest body kept to retry on another backend after a failure"),
-            Setting.of("max-body-size", Kind.SIZE, "0", "largest request body accepted (413 beyond), 0 = no cap"),
-            Setting.of("max-queue", Kind.INT, "0", "most requests waiting for a free slot (503 beyond), 0 = no bound"),
-            Setting.of("queue-timeout", Kind.DURATION, "0", "longest wait for a free slot (503 after), 0 = no limit"),
-            Setting.of("unavailable-timeout", Kind.DURATION, "30s",
-                    "longest a request waits while no backend is healthy (503 after)"),
-            Setting.of("upstream-timeout", Kind.DURATION, "300s", "longest a backend may stay silent (504 after)"),
-            Setting.of("connect-timeout", Kind.DURATION, "5s", "longest a backend connection may take to open"),
-            Setting.of("health-interval", Kind.DURATION, "1s", "how often every backend's /health is probed"),
-            Setting.of("health-timeout", Kind.DURATION, "5s", "longest a health probe may take"),
-            Setting.of("unhealthy-threshold", Kind.INT, "2",
-                    "consecutive failed probes that take a backend out of routing"),
-            Setting.of("drain-timeout", Kind.DURATION, "30s",
-                    "on SIGTERM, longest wait for in-flight and waiting requests to finish"));
+    public static final List<Setting> ALL = SECTIONS.stream().flatMap(s -> s.settings().stream()).toList();
 
     private SettingTable() {
     }

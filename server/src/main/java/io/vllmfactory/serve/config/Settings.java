@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Every setting's value after layering its sources: command-line flags, then environment
@@ -51,7 +52,8 @@ public final class Settings {
         }
         flags.forEach((key, v) -> {
             values.put(key, v);
-            origins.put(key, SettingTable.byKey(key).flag());
+            String flag = SettingTable.byKey(key).flag();
+            origins.put(key, "--".equals(flag) ? "arguments after --" : flag);
         });
         return new Settings(values, origins);
     }
@@ -76,6 +78,8 @@ public final class Settings {
                     throw new ConfigException(path + ": " + key + " (expected: a YAML list)");
                 }
                 v = List.copyOf(node.asList(String.class).get());
+            } else if (s.kind() == Setting.Kind.WORDS) {
+                v = node.isLeaf() ? node.asString().orElse("") : List.copyOf(node.asList(String.class).get());
             } else {
                 if (!node.isLeaf()) {
                     throw new ConfigException(path + ": " + key + " (expected: a single value, not a list or map)");
@@ -124,6 +128,21 @@ public final class Settings {
             return l.stream().map(Object::toString).toList();
         }
         return List.of(v.toString());
+    }
+
+    /** A WORDS setting: a list as given, or a string split on whitespace. */
+    public List<String> words(String key) {
+        Object v = values.get(key);
+        if (v instanceof List<?> l) {
+            return l.stream().map(Object::toString).toList();
+        }
+        String text = v == null ? "" : v.toString().trim();
+        return text.isEmpty() ? List.of() : List.of(text.split("\\s+"));
+    }
+
+    /** An integer that may be left unset. */
+    public OptionalInt optionalInteger(String key) {
+        return string(key).isEmpty() ? OptionalInt.empty() : OptionalInt.of(integer(key));
     }
 
     public int integer(String key) {

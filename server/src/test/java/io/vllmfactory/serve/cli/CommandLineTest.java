@@ -36,6 +36,35 @@ class CommandLineTest {
     }
 
     @Test
+    void theModelAndTheWordsAfterDoubleDashAreSettingsToo() {
+        CommandLine cl = CommandLine.parse("BAAI/bge-m3", "--num-instances", "4", "--", "--seed", "7");
+        assertThat(cl.flags().get("model"), is("BAAI/bge-m3"));
+        assertThat(cl.flags().get("extra-args"), is(List.of("--seed", "7")));
+    }
+
+    @Test
+    void aCommandLineFlagTakesTheNextArgumentEvenWhenItLooksLikeAFlag() {
+        CommandLine cl = CommandLine.parse("m", "--backend-fixed-args", "--disable-log-stats", "--port", "9000");
+        assertThat(cl.flags().get("backend-fixed-args"), is("--disable-log-stats"));
+        assertThat(cl.flags().get("port"), is("9000"));
+    }
+
+    @Test
+    void aModelGivenTwiceIsRefused() {
+        ConfigException e = assertThrows(ConfigException.class, () -> CommandLine.parse("a", "--model", "b"));
+        assertThat(e.getMessage(), is("MODEL is given twice: 'a' and --model b"));
+    }
+
+    @Test
+    void helpGroupsTheSettingsAndShowsWhereBackendArgumentsGo() {
+        String usage = CommandLine.usage();
+        assertThat(usage, containsString("Backends (the flags of the Python vllm-factory-serve, same defaults):"));
+        assertThat(usage, containsString("-- ARGS..."));
+        assertThat(usage, containsString("--num-instances INT"));
+        assertThat(usage, containsString("[default: vllm serve]"));
+    }
+
+    @Test
     void helpListsEverySetting() {
         String usage = CommandLine.usage();
         SettingTable.ALL.forEach(s -> assertThat(usage, containsString(s.flag())));
