@@ -4,50 +4,89 @@ import io.vllmfactory.serve.cli.CommandLine;
 import io.vllmfactory.serve.config.ConfigException;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.Settings;
+import io.vllmfactory.serve.config.SupervisorConfig;
+import io.vllmfactory.serve.supervise.Preflight;
+import io.vllmfactory.serve.supervise.StartFailure;
 
 import java.io.UncheckedIOException;
 import java.net.BindException;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
-/** The composition root: reads the configuration once, starts the sidecar, stops it on SIGTERM/SIGINT. */
+/**
+ * The composition root: reads the configuration once, checks what can be checked before anything starts,
+ * starts the sidecar, stops it on SIGTERM/SIGINT. Exit status 2 for a bad configuration (one line naming
+ * the setting), 1 when the backends could not be started, 0 after a requested stop.
+ */
 public final class Main {
     private Main() {
     }
 
     public static void main(String[] args) {
+        Map<String, String> env = System.getenv();
         DispatcherConfig config;
+        SupervisorConfig supervision = null;
         try {
             CommandLine cl = CommandLine.parse(args);
             if (cl.help()) {
                 System.out.print(CommandLine.usage());
                 return;
             }
-            Settings settings = Settings.resolve(cl.flags(), System.getenv(), cl.config());
+            Settings settings = Settings.resolve(cl.flags(), env, cl.config());
             config = DispatcherConfig.from(settings);
-            if (config.backendUrls().isEmpty()) {
-                throw new ConfigException("no backends: give --backend-url URL (repeatable) for backends that run already");
+            boolean model = settings.string("model").isPresent();
+            if (model && !config.backendUrls().isEmpty()) {
+                throw new ConfigException("MODEL and --backend-url: give MODEL to have the sidecar launch the backends,"
+                        + " or --backend-url for backends that run already, not both");
+            }
+            if (!model && config.backendUrls().isEmpty()) {
+                throw new ConfigException("no MODEL (expected: MODEL to launch backends, e.g. vllm-factory-serve"
+                        + " urchade/gliner_multi-v2.1 --num-instances 4; or --backend-url URL for backends that run"
+                        + " already; see --help)");
+            }
+            if (model) {
+                supervision = SupervisorConfig.from(settings);
+                Preflight.check(supervision, env);
             }
         } catch (ConfigException e) {
-            fail(e.getMessage());
+            exit(2, e.getMessage());
             return;
         }
         Sidecar sidecar;
         try {
-            sidecar = Sidecar.start(config);
-        } catch (UncheckedIOException e) {
-            if (e.getCause() instanceof BindException) {
-                fail("--port " + config.port() + ": cannot listen on " + config.host() + ":" + config.port()
-                     + " (" + e.getCause().getMessage() + "); choose a free port");
-                return;
+            if (supervision == null) {
+                sidecar = Sidecar.start(config);
+            } else {
+                Preflight.checkGpu(supervision, env);
+                sidecar = Sidecar.supervised(config, supervision);
             }
-            throw e;
+        } catch (UncheckedIOException e) {
+            portTaken(config, e);
+            return;
+        } catch (StartFailure e) {
+            exit(1, e.getMessage());
+            return;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runnable stop = () -> {
+        Signals.onTermination(() -> {
             sidecar.close();
             stopped.countDown();
-        };
-        Signals.onTermination(stop);
+        });
+        if (supervision != null) {
+            try {
+                sidecar.start();
+            } catch (StartFailure e) {
+                if (!sidecar.stopping()) { // else a signal asked for the stop: exit 0 below
+                    e.lastLines().forEach(l -> System.err.println("  | " + l));
+                    sidecar.close();
+                    exit(1, e.getMessage());
+                }
+            } catch (UncheckedIOException e) {
+                sidecar.close();
+                portTaken(config, e);
+                return;
+            }
+        }
         try {
             stopped.await();
         } catch (InterruptedException e) {
@@ -56,8 +95,17 @@ public final class Main {
         System.exit(0);
     }
 
-    private static void fail(String message) {
+    private static void portTaken(DispatcherConfig config, UncheckedIOException e) {
+        if (e.getCause() instanceof BindException) {
+            exit(2, "--port: " + config.host() + ":" + config.port() + " is already in use (" + e.getCause().getMessage()
+                    + ") (expected: a free port)");
+            return;
+        }
+        throw e;
+    }
+
+    private static void exit(int status, String message) {
         System.err.println("vllm-factory-serve: error: " + message);
-        System.exit(2);
+        System.exit(status);
     }
 }

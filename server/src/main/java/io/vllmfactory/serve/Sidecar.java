@@ -1,21 +1,31 @@
 package io.vllmfactory.serve;
 
 import io.vllmfactory.serve.config.DispatcherConfig;
+import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.dispatch.Backend;
 import io.vllmfactory.serve.dispatch.BackendPool;
 import io.vllmfactory.serve.dispatch.Dispatcher;
 import io.vllmfactory.serve.dispatch.HealthPoller;
+import io.vllmfactory.serve.supervise.Fleet;
+import io.vllmfactory.serve.supervise.StartFailure;
+import io.vllmfactory.serve.supervise.Supervisor;
 
 import io.helidon.webserver.WebServer;
 
+import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.net.BindException;
 import java.net.URI;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The running sidecar: the dispatcher's web server, its backend pool and the health poller, wired
- * together, with one orderly way to stop: stop taking requests, let those in flight and waiting
- * finish within the drain timeout, then close everything.
+ * The running sidecar: the backend pool and its health poller, the dispatcher's web server in front of it,
+ * and, in MODEL mode, the supervisor that launches the backends and keeps them alive. One orderly way to
+ * stop: no more restarts, stop taking requests, let those in flight and waiting finish within the drain
+ * timeout, then stop every backend's process tree.
  */
 public final class Sidecar implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Sidecar.class.getName());
@@ -23,27 +33,79 @@ public final class Sidecar implements AutoCloseable {
     private final DispatcherConfig config;
     private final Dispatcher dispatcher;
     private final HealthPoller health;
-    private final WebServer server;
+    private final Supervisor supervisor;
+    private final SupervisorConfig supervision;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CountDownLatch closed = new CountDownLatch(1);
+    private WebServer server;
 
-    private Sidecar(DispatcherConfig config, Dispatcher dispatcher, HealthPoller health, WebServer server) {
+    private Sidecar(DispatcherConfig config, Dispatcher dispatcher, HealthPoller health, Supervisor supervisor,
+                    SupervisorConfig supervision) {
         this.config = config;
         this.dispatcher = dispatcher;
         this.health = health;
-        this.server = server;
+        this.supervisor = supervisor;
+        this.supervision = supervision;
     }
 
-    /** Starts the dispatcher in front of the configured backend URLs. */
+    /** Starts the dispatcher in front of the configured backend URLs (backends that run already). */
     public static Sidecar start(DispatcherConfig config) {
         BackendPool pool = new BackendPool(config.maxQueue());
         int id = 0;
         for (URI url : config.backendUrls()) {
             pool.add(new Backend(id++, url, config.maxBatchSize(), false));
         }
-        HealthPoller health = new HealthPoller(pool, config.healthInterval(), config.healthTimeout(),
-                config.unhealthyThreshold()).start();
-        Dispatcher dispatcher = new Dispatcher(config, pool);
-        WebServer server;
+        HealthPoller health = poller(config, pool).start();
+        Sidecar sidecar = new Sidecar(config, new Dispatcher(config, pool), health, null, null);
         try {
+            sidecar.openDispatcher();
+        } catch (RuntimeException e) {
+            health.close();
+            throw e;
+        }
+        return sidecar;
+    }
+
+    /**
+     * A sidecar that launches its own backends; nothing runs until {@link #start()}. In direct mode
+     * ({@code --num-instances 1} without {@code --always-proxy}) the backend serves the public port itself
+     * and there is no dispatcher.
+     */
+    public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision) {
+        BackendPool pool = new BackendPool(config.maxQueue());
+        Dispatcher dispatcher = supervision.direct() ? null : new Dispatcher(config, pool);
+        Supervisor supervisor = new Supervisor(supervision, config, pool,
+                dispatcher == null ? b -> { } : dispatcher::forget, System.err);
+        return new Sidecar(config, dispatcher, poller(config, pool), supervisor, supervision);
+    }
+
+    /**
+     * Starts the backends one after another, then opens the public port (unless the single backend serves it).
+     *
+     * @throws StartFailure         when a backend does not come up; {@link #close()} then stops the others
+     * @throws UncheckedIOException with a {@link BindException} when the public port is taken meanwhile
+     */
+    public Sidecar start() {
+        health.start();
+        supervisor.start();
+        if (supervision.direct()) {
+            LOG.log(Level.INFO, "backend 0 serves http://{0}:{1,number,#} itself (--num-instances 1; --always-proxy"
+                    + " puts the dispatcher in front)", supervision.host(), supervision.port());
+        } else {
+            openDispatcher();
+        }
+        return this;
+    }
+
+    private static HealthPoller poller(DispatcherConfig config, BackendPool pool) {
+        return new HealthPoller(pool, config.healthInterval(), config.healthTimeout(), config.unhealthyThreshold());
+    }
+
+    private void openDispatcher() {
+        synchronized (this) {
+            if (closing.get()) {
+                return;
+            }
             server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
@@ -52,20 +114,22 @@ public final class Sidecar implements AutoCloseable {
                     .routing(r -> Dispatcher.routing(r, dispatcher))
                     .build()
                     .start();
-        } catch (RuntimeException e) {
-            health.close();
-            throw e;
+            if (!server.isRunning()) {
+                throw new UncheckedIOException(new BindException("cannot listen on " + config.host() + ":" + config.port()));
+            }
         }
+        BackendPool pool = dispatcher.pool();
         LOG.log(Level.INFO, "dispatcher listening on http://{0}:{1,number,#} in front of {2} backends"
                 + " (max batch {3} each, request affinity {4})", config.host(), server.port(),
                 pool.backends().size(), config.maxBatchSize(), config.requestAffinity() ? "on" : "off");
-        return new Sidecar(config, dispatcher, health, server);
     }
 
+    /** The public port: the dispatcher's, or in direct mode the backend's. */
     public int port() {
-        return server.port();
+        return supervision != null && supervision.direct() ? supervision.port() : server.port();
     }
 
+    /** The dispatcher, or null in direct mode. */
     public Dispatcher dispatcher() {
         return dispatcher;
     }
@@ -74,9 +138,51 @@ public final class Sidecar implements AutoCloseable {
         return health;
     }
 
-    /** Drains, then stops. */
+    /** The launched backends, when the sidecar launched them. */
+    public Optional<Fleet> fleet() {
+        return Optional.ofNullable(supervisor);
+    }
+
+    /** Whether {@link #close()} has begun. */
+    public boolean stopping() {
+        return closing.get();
+    }
+
+    /** Drains, then stops everything; a second call waits for the first. */
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            awaitClosed();
+            return;
+        }
+        try {
+            if (supervisor != null) {
+                supervisor.stopRestarting();
+            }
+            WebServer s;
+            synchronized (this) {
+                s = server;
+            }
+            if (s != null) {
+                drain();
+                s.stop();
+            }
+            health.close();
+            if (supervisor != null) {
+                supervisor.close();
+            }
+            BackendPool pool = dispatcher != null ? dispatcher.pool() : null;
+            if (pool != null) {
+                for (Backend b : pool.backends()) {
+                    pool.remove(b);
+                }
+            }
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private void drain() {
         dispatcher.beginDrain();
         try {
             long ms = config.drainTimeout().toMillis();
@@ -87,10 +193,13 @@ public final class Sidecar implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        server.stop();
-        health.close();
-        for (Backend b : dispatcher.pool().backends()) {
-            dispatcher.pool().remove(b);
+    }
+
+    private void awaitClosed() {
+        try {
+            closed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -26,7 +26,12 @@ public interface Fleet {
      */
     List<Integer> add(int count, boolean rebalance);
 
-    /** Grows or shrinks to {@code count} instances; shrinking drains the least loaded first. */
+    /**
+     * Grows or shrinks to {@code count} instances; shrinking drains the least loaded first (broken ones
+     * before working ones).
+     *
+     * @return the ids of the new instances when growing, of those being removed when shrinking
+     */
     List<Integer> scaleTo(int count, boolean rebalance);
 
     /** Drains the instance (no new requests, in-flight ones finish within the drain timeout), then stops it. */
@@ -38,8 +43,14 @@ public interface Fleet {
     /** The whole GPU memory fraction instances may share (0.92 by default). */
     double gpuBudget();
 
-    /** The sum of the fractions of the instances that hold GPU memory now or are about to. */
+    /**
+     * The sum of the fractions of the instances that hold GPU memory now or are about to: every instance in
+     * {@link #instances()}, FAILED ones included (an operator may restart them).
+     */
     double gpuInUse();
+
+    /** The mutating operation under way, e.g. {@code add 2}, or empty when none runs. */
+    Optional<String> operation();
 
     /** True in --num-instances 1 mode without --always-proxy: the backend owns the public port; no scaling. */
     boolean direct();

@@ -1,0 +1,424 @@
+package io.vllmfactory.serve.supervise;
+
+import io.vllmfactory.serve.config.DispatcherConfig;
+import io.vllmfactory.serve.config.SupervisorConfig;
+import io.vllmfactory.serve.dispatch.Backend;
+import io.vllmfactory.serve.dispatch.BackendPool;
+
+import java.io.PrintStream;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * The fleet of backends the sidecar launched: started one after another, kept alive by {@link Lifecycle},
+ * and changed at runtime through the {@link Fleet} operations, one at a time.
+ */
+public final class Supervisor implements Fleet, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Supervisor.class.getName());
+    /** Most instances one sidecar runs (the automatic memory split fits 9 on one GPU). */
+    static final int MAX_INSTANCES = 64;
+
+    private final SupervisorConfig config;
+    private final Duration drainTimeout;
+    private final PrintStream echo;
+    private final Map<Integer, Instance> instances = new ConcurrentSkipListMap<>();
+    private final AtomicReference<String> operation = new AtomicReference<>();
+    private final Lifecycle lifecycle;
+    private int nextId;
+
+    /**
+     * Plans the first {@code --num-instances} instances; nothing runs until {@link #start()}.
+     *
+     * @param config   the supervisor's settings
+     * @param dispatch the dispatcher's settings (health probes, drain timeout)
+     * @param pool     where ready backends go
+     * @param forget   told of every backend that leaves the pool
+     * @param echo     where backend lines go when they go to stderr
+     */
+    public Supervisor(SupervisorConfig config, DispatcherConfig dispatch, BackendPool pool, Consumer<Backend> forget,
+                      PrintStream echo) {
+        this.config = config;
+        this.drainTimeout = dispatch.drainTimeout();
+        this.echo = echo;
+        this.lifecycle = new Lifecycle(config, pool, forget, dispatch.healthTimeout(), dispatch.healthInterval(),
+                this::all);
+        double each = MemorySplit.each(config.gpuMemoryUtilization(), config.gpuMemoryBudget(), config.numInstances());
+        for (int port : PortLayout.initial(config)) {
+            create(port, each);
+        }
+    }
+
+    /**
+     * Starts every instance, one after another, each once the one before answers /health.
+     *
+     * @throws StartFailure when one does not come up: its cause and last output lines (the caller then
+     *                      closes the supervisor, which stops those already started)
+     */
+    public void start() {
+        if (BackendCommand.forwardsUtilization(config.backend().extraArgs())) {
+            LOG.log(Level.WARNING, "the --gpu-memory-utilization after -- is dropped: each backend gets its share of"
+                    + " the GPU from --gpu-memory-utilization (or the automatic split)");
+        }
+        List<Instance> all = all();
+        for (int k = 0; k < all.size(); k++) {
+            Instance i = all.get(k);
+            String label = (k + 1) + "/" + all.size();
+            long gen = lifecycle.prepare(i, "start " + label);
+            Lifecycle.Outcome outcome = lifecycle.launch(i, gen, label);
+            if (outcome instanceof Lifecycle.Outcome.Failed f) {
+                synchronized (i) {
+                    i.lastError = f.why();
+                    i.moveTo(BackendState.FAILED, f.why());
+                    i.process = null;
+                    i.pid = -1;
+                }
+                throw new StartFailure("backend " + label + " (port " + i.port + ") " + f.why()
+                        + (i.log.file() == null ? "" : " (its output: " + i.log.file() + ")"), f.lastLines());
+            }
+            if (outcome instanceof Lifecycle.Outcome.Aborted) {
+                throw new StartFailure("stopped while backend " + label + " was loading", List.of());
+            }
+        }
+        LOG.log(Level.INFO, "all " + all.size() + " backends are ready");
+    }
+
+    @Override
+    public List<InstanceView> instances() {
+        return all().stream().map(this::view).toList();
+    }
+
+    @Override
+    public Optional<InstanceView> instance(int id) {
+        return Optional.ofNullable(instances.get(id)).map(this::view);
+    }
+
+    @Override
+    public List<Integer> add(int count, boolean rebalance) {
+        refuseInDirectMode("add instances");
+        if (count < 1) {
+            throw new FleetException.Invalid("count: " + count + " (expected: >= 1)");
+        }
+        begin("add " + count + (rebalance ? " with rebalance" : ""));
+        try {
+            List<Instance> old = all();
+            double each = planShare(count, rebalance);
+            List<Instance> added = new ArrayList<>();
+            List<Long> gens = new ArrayList<>();
+            synchronized (this) {
+                for (int k = 0; k < count; k++) {
+                    Instance i = create(freePort(), each);
+                    added.add(i);
+                    gens.add(lifecycle.prepare(i, "added by operator"));
+                }
+            }
+            background(() -> {
+                if (rebalance) {
+                    rebalance(old, each);
+                }
+                for (int k = 0; k < added.size(); k++) {
+                    launch(added.get(k), gens.get(k));
+                }
+            });
+            return added.stream().map(i -> i.id).toList();
+        } catch (RuntimeException e) {
+            operation.set(null);
+            throw e;
+        }
+    }
+
+    @Override
+    public List<Integer> scaleTo(int count, boolean rebalance) {
+        refuseInDirectMode("scale");
+        if (count < 1 || count > MAX_INSTANCES) {
+            throw new FleetException.Invalid("count: " + count + " (expected: 1.." + MAX_INSTANCES
+                    + "; stop the sidecar to stop every instance)");
+        }
+        int size = instances.size();
+        if (count > size) {
+            return add(count - size, rebalance);
+        }
+        if (count == size) {
+            return List.of();
+        }
+        begin("scale to " + count);
+        try {
+            List<Instance> victims = all().stream().filter(i -> !locked(i, Instance::leaving))
+                    .sorted(Comparator.comparingInt((Instance i) -> locked(i, Supervisor::keepRank))
+                            .thenComparingInt(i -> view(i).inFlight())
+                            .thenComparing(i -> -i.id))
+                    .limit(size - count).toList();
+            List<Long> gens = victims.stream().map(i -> lifecycle.beginStop(i, "scaling to " + count)).toList();
+            background(() -> {
+                List<Thread> stops = new ArrayList<>();
+                for (int k = 0; k < victims.size(); k++) {
+                    Instance i = victims.get(k);
+                    long gen = gens.get(k);
+                    stops.add(Thread.ofVirtual().start(() -> removeWhenStopped(i, gen)));
+                }
+                for (Thread t : stops) {
+                    t.join();
+                }
+            });
+            return victims.stream().map(i -> i.id).toList();
+        } catch (RuntimeException e) {
+            operation.set(null);
+            throw e;
+        }
+    }
+
+    @Override
+    public void remove(int id) {
+        refuseInDirectMode("remove an instance");
+        Instance i = existing(id);
+        begin("remove " + id);
+        try {
+            refuseIfLeaving(i);
+            if (instances.size() == 1) {
+                throw new FleetException.WrongState("instance " + id + " is the only one (expected: add another"
+                        + " first, or restart it)");
+            }
+            long gen = lifecycle.beginStop(i, "removed by operator");
+            background(() -> removeWhenStopped(i, gen));
+        } catch (RuntimeException e) {
+            operation.set(null);
+            throw e;
+        }
+    }
+
+    @Override
+    public void restart(int id) {
+        Instance i = existing(id);
+        begin("restart " + id);
+        try {
+            refuseIfLeaving(i);
+            synchronized (i) {
+                i.history = Backoff.History.NONE; // an operator's restart starts the failure count afresh
+            }
+            long gen = lifecycle.beginStop(i, "restart requested");
+            background(() -> {
+                lifecycle.finishStop(i, gen, drainTimeout);
+                launch(i, lifecycle.prepare(i, "restart requested"));
+            });
+        } catch (RuntimeException e) {
+            operation.set(null);
+            throw e;
+        }
+    }
+
+    @Override
+    public double gpuBudget() {
+        return config.gpuMemoryBudget();
+    }
+
+    @Override
+    public double gpuInUse() {
+        return all().stream().mapToDouble(i -> locked(i, x -> x.fraction)).sum();
+    }
+
+    @Override
+    public boolean direct() {
+        return config.direct();
+    }
+
+    @Override
+    public Optional<String> operation() {
+        return Optional.ofNullable(operation.get());
+    }
+
+    /** No more restarts from here on: the sidecar is stopping (its dispatcher drains meanwhile). */
+    public void stopRestarting() {
+        lifecycle.stopRestarting();
+    }
+
+    /** Stops every backend's process tree (SIGTERM, SIGKILL after the grace period) and waits for them. */
+    @Override
+    public void close() {
+        lifecycle.stopAll(all());
+        lifecycle.close();
+    }
+
+    /** The share each new instance gets; @throws FleetException.OverBudget when it does not fit. */
+    private double planShare(int count, boolean rebalance) {
+        int size = instances.size();
+        int n = size + count;
+        if (n > MAX_INSTANCES) {
+            throw new FleetException.Invalid("count: " + count + " (expected: at most " + (MAX_INSTANCES - size)
+                    + ": at most " + MAX_INSTANCES + " instances)");
+        }
+        double budget = config.gpuMemoryBudget();
+        double each = rebalance || config.gpuMemoryUtilization().isEmpty()
+                ? MemorySplit.auto(budget, n) : config.gpuMemoryUtilization().getAsDouble();
+        if (rebalance) {
+            if (!MemorySplit.fits(n * each, budget, n)) {
+                throw new FleetException.OverBudget(n + " instances cannot share the GPU budget of " + fmt(budget)
+                        + " even after a rebalance: each would get " + fmt(each) + ", at least " + fmt(MemorySplit.MIN)
+                        + " each; remove instances or raise --gpu-memory-budget");
+            }
+            return each;
+        }
+        double inUse = gpuInUse();
+        if (!MemorySplit.fits(inUse + count * each, budget, n)) {
+            throw new FleetException.OverBudget(String.format(Locale.ROOT, "adding %d instance%s needs %s of the GPU"
+                    + " (%s each), but only %s of the %s budget is free (%d instances hold %s): ask for a rebalance,"
+                    + " which restarts the existing instances one at a time at %s each first; or remove an instance;"
+                    + " or raise --gpu-memory-budget", count, count == 1 ? "" : "s", fmt(count * each), fmt(each),
+                    fmt(Math.max(0, budget - inUse)), fmt(budget), size, fmt(inUse), fmt(MemorySplit.auto(budget, n))));
+        }
+        return each;
+    }
+
+    /** Restarts, one at a time, the instances holding more than {@code each}, at {@code each}. */
+    private void rebalance(List<Instance> old, double each) {
+        for (Instance i : old) {
+            boolean restart;
+            synchronized (i) {
+                restart = i.fraction > each && i.state != BackendState.FAILED && !i.leaving();
+                if (i.state == BackendState.FAILED) {
+                    i.fraction = each; // an operator's restart brings it back at the new share
+                }
+            }
+            if (restart) {
+                long gen = lifecycle.beginStop(i, "rebalancing to " + MemorySplit.format(each) + " of the GPU");
+                lifecycle.finishStop(i, gen, drainTimeout);
+                synchronized (i) {
+                    i.fraction = each;
+                }
+                launch(i, lifecycle.prepare(i, "rebalanced"));
+            }
+        }
+    }
+
+    private void launch(Instance i, long gen) {
+        if (lifecycle.launch(i, gen, "") instanceof Lifecycle.Outcome.Failed f) {
+            lifecycle.failed(i, gen, f.why());
+        }
+    }
+
+    private void removeWhenStopped(Instance i, long gen) {
+        lifecycle.finishStop(i, gen, drainTimeout);
+        instances.remove(i.id);
+        i.log.end();
+        LOG.log(Level.INFO, "backend " + i.id + " (port " + i.port + ") removed from the fleet");
+    }
+
+    private int freePort() {
+        Set<Integer> used = new HashSet<>();
+        all().forEach(i -> used.add(i.port));
+        Set<Integer> reserved = Set.of(config.port(), config.adminPort());
+        int p = PortLayout.next(config.portStart(), used, reserved);
+        while (p != -1 && !Ports.free(PortLayout.BACKEND_HOST, p)) {
+            used.add(p);
+            p = PortLayout.next(config.portStart(), used, reserved);
+        }
+        if (p == -1) {
+            throw new FleetException.Invalid("no free port is left from --port-start " + config.portStart());
+        }
+        return p;
+    }
+
+    private synchronized Instance create(int port, double fraction) {
+        int id = nextId++;
+        BackendLog log = new BackendLog(id, config.backendOutput().toFile() ? config.logDir() : null,
+                config.backendOutput().toStderr() ? echo : null);
+        Instance i = new Instance(id, port, fraction, log);
+        instances.put(id, i);
+        return i;
+    }
+
+    private void begin(String what) {
+        if (lifecycle.closing()) {
+            throw new FleetException.WrongState("the sidecar is stopping");
+        }
+        if (!operation.compareAndSet(null, what)) {
+            throw new FleetException.Busy("'" + operation.get() + "' is under way; try again once it has finished");
+        }
+        LOG.log(Level.INFO, "operation: " + what);
+    }
+
+    /** Runs the rest of the operation in the background; the operation slot frees when it is done. */
+    private void background(Work work) {
+        String what = operation.get();
+        Thread.ofVirtual().name("operation").start(() -> {
+            try {
+                work.run();
+                LOG.log(Level.INFO, "operation done: " + what);
+            } catch (InterruptedException e) {
+                LOG.log(Level.WARNING, "operation interrupted: " + what);
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "operation failed: " + what, e);
+            } finally {
+                operation.set(null);
+            }
+        });
+    }
+
+    private interface Work {
+        void run() throws InterruptedException;
+    }
+
+    private void refuseInDirectMode(String what) {
+        if (config.direct()) {
+            throw new FleetException.DirectMode("cannot " + what + ": the single backend serves the public port"
+                    + " itself (--num-instances 1); start the sidecar with --always-proxy to scale at runtime");
+        }
+    }
+
+    private static void refuseIfLeaving(Instance i) {
+        synchronized (i) {
+            if (i.leaving()) {
+                throw new FleetException.WrongState("instance " + i.id + " is " + i.state + " already");
+            }
+        }
+    }
+
+    private Instance existing(int id) {
+        Instance i = instances.get(id);
+        if (i == null) {
+            throw new FleetException.UnknownInstance(id);
+        }
+        return i;
+    }
+
+    /** Which to remove first when shrinking: broken ones, then loading ones, then working ones. */
+    private static int keepRank(Instance i) {
+        return switch (i.state) {
+            case FAILED, STOPPED -> 0;
+            case BACKOFF -> 1;
+            case STARTING -> 2;
+            case UNHEALTHY -> 3;
+            default -> 4;
+        };
+    }
+
+    private InstanceView view(Instance i) {
+        synchronized (i) {
+            return i.view(config.backend().maxNumSeqs());
+        }
+    }
+
+    private List<Instance> all() {
+        return List.copyOf(instances.values());
+    }
+
+    private static <T> T locked(Instance i, java.util.function.Function<Instance, T> read) {
+        synchronized (i) {
+            return read.apply(i);
+        }
+    }
+
+    private static String fmt(double fraction) {
+        return MemorySplit.format(new java.math.BigDecimal(fraction).setScale(2, java.math.RoundingMode.HALF_EVEN)
+                .doubleValue());
+    }
+}

@@ -1,0 +1,40 @@
+package io.vllmfactory.serve;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Ports nothing listens on right now, for settings that must name a port. */
+final class FreePorts {
+    private FreePorts() {
+    }
+
+    /** The first of {@code n} consecutive free ports on the loopback. */
+    static int block(int n) {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int base = ThreadLocalRandom.current().nextInt(20000, 60000 - n);
+            boolean free = true;
+            for (int p = base; p < base + n && free; p++) {
+                free = free(p);
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new IllegalStateException("no block of " + n + " free ports found");
+    }
+
+    static int one() {
+        return block(1);
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("0.0.0.0", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
