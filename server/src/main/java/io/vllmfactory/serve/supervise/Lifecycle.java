@@ -4,20 +4,16 @@ import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.dispatch.Backend;
 import io.vllmfactory.serve.dispatch.BackendPool;
 
-import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import static io.vllmfactory.serve.supervise.BackendState.BACKOFF;
 import static io.vllmfactory.serve.supervise.BackendState.DRAINING;
@@ -29,34 +25,18 @@ import static io.vllmfactory.serve.supervise.BackendState.STOPPING;
 import static io.vllmfactory.serve.supervise.BackendState.UNHEALTHY;
 
 /**
- * Drives instances through their states: launches one at a time (CUDA allocations of concurrent starts
- * race), waits for readiness, puts ready backends into the dispatcher's pool, notices crashes (process exit)
- * and hangs (out of routing too long), restarts with backoff, and stops process trees on purpose.
+ * Drives instances through their states: launches them through the {@link Launcher}, puts ready backends
+ * into the dispatcher's pool, notices crashes (process exit) and hangs (out of routing too long), restarts
+ * with backoff, and stops process trees on purpose.
  */
 final class Lifecycle implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Lifecycle.class.getName());
-    private static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
-    private static final Duration READINESS_POLL = Duration.ofMillis(200);
     private static final Duration DRAIN_POLL = Duration.ofMillis(20);
-
-    /** How a launch ended. */
-    sealed interface Outcome {
-        record Ready() implements Outcome {
-        }
-
-        record Failed(String why, List<String> lastLines) implements Outcome {
-        }
-
-        record Aborted() implements Outcome {
-        }
-    }
 
     private final SupervisorConfig config;
     private final BackendPool pool;
     private final Consumer<Backend> forget;
-    private final HttpClient http;
-    private final Duration probeTimeout;
-    private final Semaphore launches = new Semaphore(1, true);
+    private final Launcher launcher;
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("supervisor-timers").daemon().factory());
     private volatile boolean closing;
@@ -70,25 +50,13 @@ final class Lifecycle implements AutoCloseable {
      * @param instances     what to watch (read on every monitor round)
      */
     Lifecycle(SupervisorConfig config, BackendPool pool, Consumer<Backend> forget, Duration probeTimeout,
-              Duration monitorPeriod, java.util.function.Supplier<List<Instance>> instances) {
+              Duration monitorPeriod, Supplier<List<Instance>> instances) {
         this.config = config;
         this.pool = pool;
         this.forget = forget;
-        this.probeTimeout = probeTimeout;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(probeTimeout).build();
+        this.launcher = new Launcher(config, probeTimeout);
         long ms = Math.max(50, monitorPeriod.toMillis());
         timers.scheduleWithFixedDelay(() -> monitor(instances.get()), ms, ms, TimeUnit.MILLISECONDS);
-    }
-
-    /** Where the dispatcher and the probes reach a backend. */
-    String probeHost() {
-        String h = listenHost();
-        return "0.0.0.0".equals(h) || "::".equals(h) || h.isEmpty() ? "127.0.0.1" : h;
-    }
-
-    /** Where backends listen: loopback, or the public address when the single backend serves it directly. */
-    String listenHost() {
-        return config.direct() ? config.host() : PortLayout.BACKEND_HOST;
     }
 
     boolean closing() {
@@ -107,119 +75,53 @@ final class Lifecycle implements AutoCloseable {
     }
 
     /**
-     * Starts the instance's process and waits until its /health answers 200, then routes to it. Launches
-     * run one at a time. On failure the process is stopped and the state left for the caller to decide.
+     * Starts the instance's process and waits until its /health answers 200, then routes to it. On failure
+     * the process is stopped and the state left for the caller to decide.
      *
-     * @param label how progress names it, e.g. {@code 2/4}
+     * @param label how progress names it, e.g. {@code 2/4}; empty for the id
      */
-    Outcome launch(Instance i, long gen, String label) {
-        try {
-            launches.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Outcome.Aborted();
+    Launcher.Outcome launch(Instance i, long gen, String label) {
+        List<String> argv;
+        synchronized (i) {
+            argv = BackendCommand.argv(config.backend(), launcher.listenHost(), i.port, i.fraction);
         }
-        try {
-            List<String> argv;
-            synchronized (i) {
-                if (!current(i, gen)) {
-                    return new Outcome.Aborted();
-                }
-                argv = BackendCommand.argv(config.backend(), listenHost(), i.port, i.fraction);
-            }
-            if (!Ports.free(listenHost(), i.port)) {
-                return new Outcome.Failed("its port " + listenHost() + ":" + i.port + " is in use by another process",
-                        List.of());
-            }
-            i.log.begin("start " + (i.starts + 1) + ": " + String.join(" ", argv));
-            BackendProcess p;
-            try {
-                p = BackendProcess.start(argv, BackendCommand.environment(config.backend()), config.stopGrace(), i.log);
-            } catch (IOException e) {
-                return new Outcome.Failed("could not be started: " + e.getMessage(), List.of());
-            }
-            long pid = p.pid();
-            synchronized (i) {
-                if (current(i, gen)) {
-                    i.process = p;
-                    i.pid = pid;
-                    i.starts++;
-                    LOG.log(Level.INFO, "backend " + i.id + " (pid " + pid + ", port " + i.port + "): launched with"
-                            + " --gpu-memory-utilization " + MemorySplit.format(i.fraction)
-                            + (i.log.file() == null ? "" : "; output in " + i.log.file()));
-                }
-            }
-            p.onExit().thenRun(() -> exited(i, gen, p));
-            return awaitReady(i, gen, p, label);
-        } finally {
-            launches.release();
+        Launcher.Outcome outcome = launcher.launch(argv, i.port, i.log, label.isEmpty() ? Integer.toString(i.id) : label,
+                () -> current(i, gen), p -> started(i, gen, p));
+        if (outcome instanceof Launcher.Outcome.Ready r) {
+            return ready(i, gen, r);
         }
+        return outcome;
     }
 
-    private Outcome awaitReady(Instance i, long gen, BackendProcess p, String label) {
-        URI health = URI.create("http://" + probeHost() + ":" + i.port + "/health");
-        long start = System.nanoTime();
-        long nextProgress = start + PROGRESS_EVERY.toNanos();
-        while (true) {
-            if (!current(i, gen)) {
-                p.stop();
-                return new Outcome.Aborted();
-            }
-            if (!p.alive()) {
-                p.awaitOutput(Duration.ofSeconds(2));
-                return new Outcome.Failed("exited with status " + p.exitValue() + " while loading" + said(i), i.log.tail());
-            }
-            if (answers200(health)) {
-                return ready(i, gen, p, Duration.ofNanos(System.nanoTime() - start));
-            }
-            long now = System.nanoTime();
-            if (now - start > config.startupTimeout().toNanos()) {
-                p.stop();
-                return new Outcome.Failed("did not answer GET /health with 200 within " + seconds(config.startupTimeout())
-                        + " (--startup-timeout)" + said(i), i.log.tail());
-            }
-            if (now >= nextProgress) {
-                LOG.log(Level.INFO, "backend " + (label.isEmpty() ? Integer.toString(i.id) : label) + " loading... "
-                        + Duration.ofNanos(now - start).toSeconds() + " s");
-                nextProgress += PROGRESS_EVERY.toNanos();
-            }
-            try {
-                Thread.sleep(READINESS_POLL);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                p.stop();
-                return new Outcome.Aborted();
-            }
-        }
-    }
-
-    private Outcome ready(Instance i, long gen, BackendProcess p, Duration took) {
+    private void started(Instance i, long gen, BackendProcess p) {
+        long pid = p.pid();
         synchronized (i) {
             if (current(i, gen)) {
-                Backend b = new Backend(i.id, URI.create("http://" + probeHost() + ":" + i.port),
+                i.process = p;
+                i.pid = pid;
+                i.starts++;
+                LOG.log(Level.INFO, "backend " + i.id + " (pid " + pid + ", port " + i.port + "): launched with"
+                        + " --gpu-memory-utilization " + MemorySplit.format(i.fraction)
+                        + (i.log.file() == null ? "" : "; output in " + i.log.file()));
+            }
+        }
+        p.onExit().thenRun(() -> exited(i, gen, p));
+    }
+
+    private Launcher.Outcome ready(Instance i, long gen, Launcher.Outcome.Ready r) {
+        synchronized (i) {
+            if (current(i, gen)) {
+                Backend b = new Backend(i.id, URI.create("http://" + launcher.probeHost() + ":" + i.port),
                         config.backend().maxNumSeqs(), true);
                 i.backend = b;
                 i.readyAt = Instant.now();
                 pool.add(b);
-                i.moveTo(READY, "answers /health after " + took.toMillis() + " ms; in routing");
-                return new Outcome.Ready();
+                i.moveTo(READY, "answers /health after " + r.took().toMillis() + " ms; in routing");
+                return r;
             }
         }
-        p.stop();
-        return new Outcome.Aborted();
-    }
-
-    private boolean answers200(URI health) {
-        try {
-            HttpResponse<Void> r = http.send(HttpRequest.newBuilder(health).timeout(probeTimeout).build(),
-                    HttpResponse.BodyHandlers.discarding());
-            return r.statusCode() == 200;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        r.process().stop();
+        return new Launcher.Outcome.Aborted();
     }
 
     /** The process of a running instance ended on its own: a crash. */
@@ -231,7 +133,7 @@ final class Lifecycle implements AutoCloseable {
             pool.healthy(i.backend, false); // out of routing at once; the rest follows below
         }
         p.awaitOutput(Duration.ofSeconds(2));
-        failed(i, gen, "exited with status " + p.exitValue() + said(i));
+        failed(i, gen, "exited with status " + p.exitValue() + Launcher.said(i.log));
     }
 
     /**
@@ -271,7 +173,7 @@ final class Lifecycle implements AutoCloseable {
             }
             next = prepare(i, "restart after failure");
         }
-        if (launch(i, next, "") instanceof Outcome.Failed f) {
+        if (launch(i, next, "") instanceof Launcher.Outcome.Failed f) {
             failed(i, next, f.why());
         }
     }
@@ -434,11 +336,7 @@ final class Lifecycle implements AutoCloseable {
             }
         }
         // a launch that was under way stops its own process before it lets go
-        try {
-            launches.tryAcquire(config.stopGrace().plusSeconds(10).toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        launcher.awaitIdle(config.stopGrace().plusSeconds(10));
     }
 
     private void takeOutOfPool(Instance i) {
@@ -457,12 +355,6 @@ final class Lifecycle implements AutoCloseable {
         }
     }
 
-    /** {@code : <the backend's last line>}, or nothing. */
-    private static String said(Instance i) {
-        String last = i.log.lastLine();
-        return last.isEmpty() ? "" : ": " + last;
-    }
-
     static String seconds(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
@@ -470,6 +362,6 @@ final class Lifecycle implements AutoCloseable {
     @Override
     public void close() {
         timers.shutdownNow();
-        http.close();
+        launcher.close();
     }
 }

@@ -12,13 +12,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The fleet of backends the sidecar launched: started one after another, kept alive by {@link Lifecycle},
@@ -75,8 +75,8 @@ public final class Supervisor implements Fleet, AutoCloseable {
             Instance i = all.get(k);
             String label = (k + 1) + "/" + all.size();
             long gen = lifecycle.prepare(i, "start " + label);
-            Lifecycle.Outcome outcome = lifecycle.launch(i, gen, label);
-            if (outcome instanceof Lifecycle.Outcome.Failed f) {
+            Launcher.Outcome outcome = lifecycle.launch(i, gen, label);
+            if (outcome instanceof Launcher.Outcome.Failed f) {
                 synchronized (i) {
                     i.lastError = f.why();
                     i.moveTo(BackendState.FAILED, f.why());
@@ -86,7 +86,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
                 throw new StartFailure("backend " + label + " (port " + i.port + ") " + f.why()
                         + (i.log.file() == null ? "" : " (its output: " + i.log.file() + ")"), f.lastLines());
             }
-            if (outcome instanceof Lifecycle.Outcome.Aborted) {
+            if (outcome instanceof Launcher.Outcome.Aborted) {
                 throw new StartFailure("stopped while backend " + label + " was loading", List.of());
             }
         }
@@ -248,34 +248,15 @@ public final class Supervisor implements Fleet, AutoCloseable {
         lifecycle.close();
     }
 
-    /** The share each new instance gets; @throws FleetException.OverBudget when it does not fit. */
+    /** The share each new instance gets; @throws FleetException when they do not fit. */
     private double planShare(int count, boolean rebalance) {
         int size = instances.size();
-        int n = size + count;
-        if (n > MAX_INSTANCES) {
+        if (size + count > MAX_INSTANCES) {
             throw new FleetException.Invalid("count: " + count + " (expected: at most " + (MAX_INSTANCES - size)
                     + ": at most " + MAX_INSTANCES + " instances)");
         }
-        double budget = config.gpuMemoryBudget();
-        double each = rebalance || config.gpuMemoryUtilization().isEmpty()
-                ? MemorySplit.auto(budget, n) : config.gpuMemoryUtilization().getAsDouble();
-        if (rebalance) {
-            if (!MemorySplit.fits(n * each, budget, n)) {
-                throw new FleetException.OverBudget(n + " instances cannot share the GPU budget of " + fmt(budget)
-                        + " even after a rebalance: each would get " + fmt(each) + ", at least " + fmt(MemorySplit.MIN)
-                        + " each; remove instances or raise --gpu-memory-budget");
-            }
-            return each;
-        }
-        double inUse = gpuInUse();
-        if (!MemorySplit.fits(inUse + count * each, budget, n)) {
-            throw new FleetException.OverBudget(String.format(Locale.ROOT, "adding %d instance%s needs %s of the GPU"
-                    + " (%s each), but only %s of the %s budget is free (%d instances hold %s): ask for a rebalance,"
-                    + " which restarts the existing instances one at a time at %s each first; or remove an instance;"
-                    + " or raise --gpu-memory-budget", count, count == 1 ? "" : "s", fmt(count * each), fmt(each),
-                    fmt(Math.max(0, budget - inUse)), fmt(budget), size, fmt(inUse), fmt(MemorySplit.auto(budget, n))));
-        }
-        return each;
+        List<Double> held = all().stream().map(i -> locked(i, x -> x.fraction)).toList();
+        return GpuBudget.shareForAdding(config.gpuMemoryUtilization(), config.gpuMemoryBudget(), held, count, rebalance);
     }
 
     /** Restarts, one at a time, the instances holding more than {@code each}, at {@code each}. */
@@ -300,7 +281,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
     }
 
     private void launch(Instance i, long gen) {
-        if (lifecycle.launch(i, gen, "") instanceof Lifecycle.Outcome.Failed f) {
+        if (lifecycle.launch(i, gen, "") instanceof Launcher.Outcome.Failed f) {
             lifecycle.failed(i, gen, f.why());
         }
     }
@@ -411,14 +392,9 @@ public final class Supervisor implements Fleet, AutoCloseable {
         return List.copyOf(instances.values());
     }
 
-    private static <T> T locked(Instance i, java.util.function.Function<Instance, T> read) {
+    private static <T> T locked(Instance i, Function<Instance, T> read) {
         synchronized (i) {
             return read.apply(i);
         }
-    }
-
-    private static String fmt(double fraction) {
-        return MemorySplit.format(new java.math.BigDecimal(fraction).setScale(2, java.math.RoundingMode.HALF_EVEN)
-                .doubleValue());
     }
 }
