@@ -32,10 +32,11 @@ class SidecarProcessTest {
     Path dir;
     private Process running;
 
+    /** A failed test must not leave a sidecar behind: SIGKILL, which its guards answer by stopping the backends. */
     @AfterEach
     void killLeftovers() {
         if (running != null && running.isAlive()) {
-            running.destroyForcibly(); // a failed test must not leave load behind for the next one
+            running.destroyForcibly();
         }
     }
 
@@ -48,7 +49,8 @@ class SidecarProcessTest {
         if (path != null) {
             pb.environment().put("PATH", path);
         }
-        return pb.start();
+        running = pb.start();
+        return running;
     }
 
     private String output() throws IOException {
@@ -77,7 +79,6 @@ class SidecarProcessTest {
         List<String> args = SupervisedSidecars.args(dir, List.of("--num-instances", "2", "--port", Integer.toString(port)),
                 List.of());
         Process sidecar = launch(args, null);
-        running = sidecar;
         Poll.until(DEADLINE, "the sidecar serves", () -> {
             try {
                 return Clients.get(port, "/health").statusCode() == 200;
