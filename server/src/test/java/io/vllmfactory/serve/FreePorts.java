@@ -13,7 +13,8 @@ final class FreePorts {
     /** The first of {@code n} consecutive free ports on the loopback. */
     static int block(int n) {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int base = ThreadLocalRandom.current().nextInt(20000, 60000 - n);
+            // below the kernel's ephemeral range (32768 up), where outgoing connections could take it meanwhile
+            int base = ThreadLocalRandom.current().nextInt(20000, 32000 - n);
             boolean free = true;
             for (int p = base; p < base + n && free; p++) {
                 free = free(p);

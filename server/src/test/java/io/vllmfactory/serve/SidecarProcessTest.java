@@ -79,15 +79,22 @@ class SidecarProcessTest {
         List<String> args = SupervisedSidecars.args(dir, List.of("--num-instances", "2", "--port", Integer.toString(port)),
                 List.of());
         Process sidecar = launch(args, null);
-        Poll.until(DEADLINE, "the sidecar serves", () -> {
-            try {
-                return Clients.get(port, "/health").statusCode() == 200;
-            } catch (IOException e) {
-                return false;
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        try {
+            Poll.until(DEADLINE, "the sidecar serves", () -> {
+                if (!sidecar.isAlive()) {
+                    throw new AssertionError("the sidecar exited with status " + sidecar.exitValue());
+                }
+                try {
+                    return Clients.get(port, "/health").statusCode() == 200;
+                } catch (IOException e) {
+                    return false;
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; its output:\n" + output(), e);
+        }
         assertThat(Clients.pooling(port, Clients.gliner("x", "y"), 0).statusCode(), is(200));
         // each backend and its guard (main shell and pipe watcher)
         assertThat(backendProcesses(sidecar).size(), is(6));
