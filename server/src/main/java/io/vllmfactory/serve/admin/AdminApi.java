@@ -1,5 +1,6 @@
 package io.vllmfactory.serve.admin;
 
+import io.vllmfactory.serve.config.Settings;
 import io.vllmfactory.serve.dispatch.Dispatcher;
 import io.vllmfactory.serve.supervise.Fleet;
 
@@ -15,6 +16,8 @@ import io.helidon.webserver.http.ServerResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.lang.System.Logger.Level;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -43,8 +46,16 @@ public final class AdminApi {
         Objects.requireNonNull(fleet, "fleet");
         this.auth = new AdminAuth(config.token());
         this.instances = new InstanceRoutes(fleet);
-        this.dispatcher = new DispatcherRoutes(fleet, dispatcher, Json.tree(Map.copyOf(configuration)));
+        this.dispatcher = new DispatcherRoutes(fleet, dispatcher, Json.tree(Collections.unmodifiableMap(new LinkedHashMap<>(configuration))));
         this.document = OpenApiDocument.load();
+    }
+
+    /**
+     * The settings in force, by name, for {@code configuration} in {@code GET /admin/status}: every setting
+     * with a value, typed where plain; secret-looking values among the backends' arguments are redacted.
+     */
+    public static Map<String, Object> configuration(Settings settings) {
+        return ConfigurationReport.of(settings);
     }
 
     /** Registers {@code /admin/...} and {@code GET /openapi}; other paths stay free for, e.g., observability. */

@@ -52,8 +52,11 @@ final class AdminRequests {
 
     /** {@code {"count": k}} with 1 <= k <= {@value #MAX_COUNT}; empty when the body is empty and {@code required} is false. */
     static OptionalInt count(byte[] body, boolean required) {
-        if (body.length == 0 && !required) {
-            return OptionalInt.empty();
+        if (!required && (body.length == 0 || Json.parse(body).isNull())) {
+            return OptionalInt.empty(); // generated clients send the JSON null for an absent optional body
+        }
+        if (body.length == 0) {
+            throw RequestRefused.invalid("the body is empty (expected: a JSON object such as {\"count\": 2})");
         }
         JsonNode json = object(body, Set.of("count"), "{\"count\": 2}");
         JsonNode count = json.get("count");

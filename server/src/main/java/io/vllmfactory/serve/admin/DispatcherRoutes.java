@@ -74,6 +74,7 @@ final class DispatcherRoutes {
         o.put("direct", fleet.direct());
         o.put("instances", all.size());
         o.put("ready", (int) all.stream().filter(v -> v.state() == BackendState.READY).count());
+        o.put("operation", fleet.operation().orElse(null));
         o.set("gpu", Views.gpu(fleet));
         return o;
     }

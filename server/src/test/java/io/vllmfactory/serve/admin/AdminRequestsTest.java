@@ -20,9 +20,11 @@ class AdminRequestsTest {
         assertThat(AdminRequests.count(bytes("{\"count\":64}"), true), is(OptionalInt.of(64)));
         assertThat(AdminRequests.count(bytes(""), false), is(OptionalInt.empty()));
         assertThat(AdminRequests.count(bytes("{}"), false), is(OptionalInt.empty()));
+        assertThat("what generated clients send for no body", AdminRequests.count(bytes("null"), false),
+                is(OptionalInt.empty()));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {1}")
     @CsvSource(delimiter = '|', value = {
             "{\"count\": -1}        | count: -1 (expected: an integer 1..64)",
             "{\"count\": 0}         | count: 0 (expected: an integer 1..64)",
@@ -33,6 +35,7 @@ class AdminRequestsTest {
             "{\"count\": null}      | count: null (expected: an integer 1..64)",
             "{\"count\": [2]}       | count: [2] (expected: an integer 1..64)",
             "{}                     | count is missing (expected: an integer 1..64)",
+            "''                     | the body is empty (expected: a JSON object such as {\"count\": 2})",
             "{\"cont\": 2}          | unknown field 'cont' (expected: count)",
             "[2]                    | the body is an array (expected: a JSON object such as {\"count\": 2})",
             "2                      | the body is a number (expected: a JSON object such as {\"count\": 2})",
