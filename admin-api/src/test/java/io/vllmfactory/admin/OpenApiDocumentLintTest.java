@@ -25,8 +25,9 @@ import static org.hamcrest.Matchers.is;
  * The OpenAPI document is valid (swagger-parser reports nothing) and keeps the house rules every
  * operation needs: an id, a summary, documented errors as problem bodies, the token where it belongs.
  */
-class OpenApiDocumentLintTest {
-    static final Path DOCUMENT = Path.of(System.getProperty("openapi.document", "../openapi/admin-api.yaml"));
+public class OpenApiDocumentLintTest {
+    /** The document in the source tree. */
+    public static final Path DOCUMENT = Path.of(System.getProperty("openapi.document", "../openapi/admin-api.yaml"));
     private static OpenAPI api;
 
     @BeforeAll
