@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The sidecar launches its backends, keeps them alive and stops them, against real simulator processes. */
 class SupervisorTest {
-    private static final Duration DEADLINE = Duration.ofSeconds(30);
+    /** Upper bounds only: a backend's start is slow on a busy machine. */
+    private static final Duration DEADLINE = Duration.ofSeconds(90);
 
     @TempDir
     Path dir;
@@ -132,15 +133,18 @@ class SupervisorTest {
                     return statuses;
                 }));
             }
-            Poll.until(DEADLINE, "load reaches the victim", () -> instance(sidecar, 0).inFlight() > 0);
-            ProcessHandle.of(victim).orElseThrow().destroyForcibly(); // as a CUDA error kills it
-            Poll.until(DEADLINE, "the crashed backend is back", () -> {
-                InstanceView v = instance(sidecar, 0);
-                return v.state() == BackendState.READY && v.pid() != victim;
-            });
-            Poll.until(DEADLINE, "the restarted backend takes requests again",
-                    () -> sidecar.dispatcher().pool().backend(0).orElseThrow().served() > 0);
-            stop.set(true);
+            try {
+                Poll.until(DEADLINE, "load reaches the victim", () -> instance(sidecar, 0).inFlight() > 0);
+                ProcessHandle.of(victim).orElseThrow().destroyForcibly(); // as a CUDA error kills it
+                Poll.until(DEADLINE, "the crashed backend is back", () -> {
+                    InstanceView v = instance(sidecar, 0);
+                    return v.state() == BackendState.READY && v.pid() != victim;
+                });
+                Poll.until(DEADLINE, "the restarted backend takes requests again",
+                        () -> sidecar.dispatcher().pool().backend(0).orElseThrow().served() > 0);
+            } finally {
+                stop.set(true);
+            }
             List<Integer> all = new ArrayList<>();
             for (Future<List<Integer>> f : loops) {
                 all.addAll(f.get());
@@ -159,8 +163,9 @@ class SupervisorTest {
                      "--restart-max-failures", "3", "--restart-failure-window", "1m", "--unavailable-timeout", "1s"),
                      List.of("--sim-crash-after", "1"));
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            AtomicReference<Boolean> stop = new AtomicReference<>(false);
             Future<?> load = clients.submit(() -> {
-                while (instance(sidecar, 0).state() != BackendState.FAILED) {
+                while (instance(sidecar, 0).state() != BackendState.FAILED && !stop.get()) {
                     HttpResponse<String> r = Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 0);
                     if (r.statusCode() == 200) {
                         assertThat(Clients.backendIndex(r), is(0)); // the dispatcher is in front of one instance
@@ -168,7 +173,11 @@ class SupervisorTest {
                 }
                 return null;
             });
-            Poll.until(DEADLINE, "the backend is FAILED", () -> instance(sidecar, 0).state() == BackendState.FAILED);
+            try {
+                Poll.until(DEADLINE, "the backend is FAILED", () -> instance(sidecar, 0).state() == BackendState.FAILED);
+            } finally {
+                stop.set(true);
+            }
             load.get();
             List<Transitions.Line> backoffs = log.of(0, "-> BACKOFF");
             assertThat(backoffs.size(), is(2));
