@@ -5,6 +5,9 @@ import io.vllmfactory.admin.client.model.AddInstancesRequest;
 import io.vllmfactory.admin.client.model.Affinity;
 import io.vllmfactory.admin.client.model.Problem;
 import io.vllmfactory.admin.client.model.ScaleRequest;
+import io.vllmfactory.serve.admin.AdminApi;
+import io.vllmfactory.serve.admin.AdminConfig;
+import io.vllmfactory.serve.admin.AdminServer;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +21,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -74,6 +79,20 @@ class AdminRefusalsTest {
         assertThat(wrong.body(), not(containsString("not-the-admin-token-at-all")));
         assertThat("nothing changed", admin.instances.listInstances().getInstances().size(), is(2));
         assertThat(admin.affinity.getAffinity().getEnabled(), is(false));
+    }
+
+    @Test
+    void onALoopbackListenerWithoutATokenNoneIsAskedFor() throws Exception {
+        AdminConfig open = AdminConfig.of("127.0.0.1", 0, Optional.empty(), Map.of());
+        assertThat(open.exposureProblem().isPresent(), is(false));
+        AdminApi api = new AdminApi(s.sidecar.fleet().orElseThrow(), s.sidecar.dispatcher(), open, Map.of());
+        try (AdminServer server = AdminServer.start(open, api)) {
+            AdminClient anyone = new AdminClient(server.port(), null);
+            assertThat(AdminClient.complete(anyone.instances.listInstances()).getInstances().size(), is(2));
+            assertThat(AdminClient.complete(anyone.status.getStatus()).getFleet().getInstances(), is(2));
+            anyone.assertContentTypesAsDocumented();
+        }
+        assertThat(AdminConfig.of("0.0.0.0", 0, Optional.empty(), Map.of()).exposureProblem().isPresent(), is(true));
     }
 
     @Test
