@@ -1,5 +1,7 @@
 package io.vllmfactory.serve;
 
+import io.vllmfactory.serve.admin.AdminApi;
+import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.cli.CommandLine;
 import io.vllmfactory.serve.config.ConfigException;
 import io.vllmfactory.serve.config.DispatcherConfig;
@@ -10,6 +12,7 @@ import io.vllmfactory.serve.supervise.StartFailure;
 
 import java.io.UncheckedIOException;
 import java.net.BindException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -26,6 +29,8 @@ public final class Main {
         Map<String, String> env = System.getenv();
         DispatcherConfig config;
         SupervisorConfig supervision = null;
+        AdminConfig admin = null;
+        Map<String, Object> configuration = Map.of();
         try {
             CommandLine cl = CommandLine.parse(args);
             if (cl.help()) {
@@ -47,6 +52,12 @@ public final class Main {
             if (model) {
                 supervision = SupervisorConfig.from(settings);
                 Preflight.check(supervision, env);
+                admin = AdminConfig.of(supervision.adminHost(), supervision.adminPort(),
+                        settings.string("admin-token-file").map(Path::of), env);
+                admin.exposureProblem().ifPresent(problem -> {
+                    throw new ConfigException(problem);
+                });
+                configuration = AdminApi.configuration(settings);
             }
         } catch (ConfigException e) {
             exit(2, e.getMessage());
@@ -58,7 +69,7 @@ public final class Main {
                 sidecar = Sidecar.start(config);
             } else {
                 Preflight.checkGpu(supervision, env);
-                sidecar = Sidecar.supervised(config, supervision);
+                sidecar = Sidecar.supervised(config, supervision, admin, configuration);
             }
         } catch (UncheckedIOException e) {
             portTaken(config, e);
@@ -96,6 +107,10 @@ public final class Main {
     }
 
     private static void portTaken(DispatcherConfig config, UncheckedIOException e) {
+        if (e.getCause() instanceof BindException b && b.getMessage() != null && b.getMessage().startsWith("--admin-port")) {
+            exit(2, b.getMessage() + " (expected: a free port for --admin-port)");
+            return;
+        }
         if (e.getCause() instanceof BindException) {
             exit(2, "--port: " + config.host() + ":" + config.port() + " is already in use (" + e.getCause().getMessage()
                     + ") (expected: a free port)");

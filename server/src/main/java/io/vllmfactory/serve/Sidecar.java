@@ -1,5 +1,8 @@
 package io.vllmfactory.serve;
 
+import io.vllmfactory.serve.admin.AdminApi;
+import io.vllmfactory.serve.admin.AdminConfig;
+import io.vllmfactory.serve.admin.AdminServer;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.dispatch.Backend;
@@ -16,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.BindException;
 import java.net.URI;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,15 +41,23 @@ public final class Sidecar implements AutoCloseable {
     private final SupervisorConfig supervision;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
+    private final AdminConfig admin;
+    private final Map<String, ?> configuration;
+    private final BackendPool pool;
     private WebServer server;
+    private AdminServer adminServer;
 
-    private Sidecar(DispatcherConfig config, Dispatcher dispatcher, HealthPoller health, Supervisor supervisor,
-                    SupervisorConfig supervision) {
+    private Sidecar(DispatcherConfig config, BackendPool pool, Dispatcher dispatcher, HealthPoller health,
+                    Supervisor supervisor, SupervisorConfig supervision, AdminConfig admin,
+                    Map<String, ?> configuration) {
         this.config = config;
+        this.pool = pool;
         this.dispatcher = dispatcher;
         this.health = health;
         this.supervisor = supervisor;
         this.supervision = supervision;
+        this.admin = admin;
+        this.configuration = configuration;
     }
 
     /** Starts the dispatcher in front of the configured backend URLs (backends that run already). */
@@ -56,7 +68,7 @@ public final class Sidecar implements AutoCloseable {
             pool.add(new Backend(id++, url, config.maxBatchSize(), false));
         }
         HealthPoller health = poller(config, pool).start();
-        Sidecar sidecar = new Sidecar(config, new Dispatcher(config, pool), health, null, null);
+        Sidecar sidecar = new Sidecar(config, pool, new Dispatcher(config, pool), health, null, null, null, Map.of());
         try {
             sidecar.openDispatcher();
         } catch (RuntimeException e) {
@@ -66,17 +78,26 @@ public final class Sidecar implements AutoCloseable {
         return sidecar;
     }
 
+    /** A sidecar that launches its own backends, without an admin listener (tests). */
+    public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision) {
+        return supervised(config, supervision, null, Map.of());
+    }
+
     /**
      * A sidecar that launches its own backends; nothing runs until {@link #start()}. In direct mode
      * ({@code --num-instances 1} without {@code --always-proxy}) the backend serves the public port itself
      * and there is no dispatcher.
+     *
+     * @param admin         the admin listener's settings, or null for none
+     * @param configuration the configuration in force, as the admin API reports it
      */
-    public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision) {
+    public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision, AdminConfig admin,
+                                     Map<String, ?> configuration) {
         BackendPool pool = new BackendPool(config.maxQueue());
         Dispatcher dispatcher = supervision.direct() ? null : new Dispatcher(config, pool);
         Supervisor supervisor = new Supervisor(supervision, config, pool,
                 dispatcher == null ? b -> { } : dispatcher::forget, System.err);
-        return new Sidecar(config, dispatcher, poller(config, pool), supervisor, supervision);
+        return new Sidecar(config, pool, dispatcher, poller(config, pool), supervisor, supervision, admin, configuration);
     }
 
     /**
@@ -94,7 +115,29 @@ public final class Sidecar implements AutoCloseable {
         } else {
             openDispatcher();
         }
+        openAdmin();
         return this;
+    }
+
+    /** The admin API and observability (metrics, health) on their own listener, never on the public port. */
+    private void openAdmin() {
+        if (admin == null) {
+            return;
+        }
+        synchronized (this) {
+            if (closing.get()) {
+                return;
+            }
+            adminServer = AdminServer.start(admin, new AdminApi(supervisor, dispatcher, admin, configuration),
+                    Observability.feature(dispatcher, pool));
+        }
+    }
+
+    /** The admin listener's port, when it runs. */
+    public Optional<Integer> adminPort() {
+        synchronized (this) {
+            return Optional.ofNullable(adminServer).map(AdminServer::port);
+        }
     }
 
     private static HealthPoller poller(DispatcherConfig config, BackendPool pool) {
@@ -156,6 +199,13 @@ public final class Sidecar implements AutoCloseable {
             return;
         }
         try {
+            AdminServer a;
+            synchronized (this) {
+                a = adminServer;
+            }
+            if (a != null) {
+                a.close();
+            }
             if (supervisor != null) {
                 supervisor.stopRestarting();
             }

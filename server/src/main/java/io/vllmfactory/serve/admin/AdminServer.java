@@ -1,10 +1,12 @@
 package io.vllmfactory.serve.admin;
 
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.spi.ServerFeature;
 
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.BindException;
+import java.util.List;
 
 /**
  * The admin listener: a web server of its own on {@link AdminConfig#host()}:{@link AdminConfig#port()},
@@ -21,16 +23,17 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /**
-     * Opens the admin listener.
+     * Opens the admin listener, with extra features such as observability next to the admin routes.
      *
      * @throws UncheckedIOException with a {@link BindException} when the address cannot be bound
      */
-    public static AdminServer start(AdminConfig config, AdminApi api) {
+    public static AdminServer start(AdminConfig config, AdminApi api, ServerFeature... features) {
         WebServer server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
+                .features(List.of(features))
                 .routing(r -> AdminApi.routing(r, api))
                 .build()
                 .start();

@@ -72,6 +72,8 @@ public final class SettingTable {
                             "run the dispatcher even for one instance, so the fleet can be scaled at runtime"),
                     Setting.of("admin-host", Kind.STRING, "127.0.0.1", "address of the admin API"),
                     Setting.of("admin-port", Kind.INT, "8001", "port of the admin API"),
+                    Setting.of("admin-token-file", Kind.STRING, null, "file holding the admin API's bearer token (or set"
+                            + " VLLM_FACTORY_ADMIN_TOKEN); required when --admin-host is not a loopback address"),
                     new Setting("backend-urls", "--backend-url", Kind.LIST, "",
                             "URL of an already running backend (repeat the flag for several); instead of MODEL"))),
             new Section("Dispatcher", List.of(

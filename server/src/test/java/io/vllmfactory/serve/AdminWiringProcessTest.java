@@ -1,0 +1,105 @@
+package io.vllmfactory.serve;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+
+/** The admin listener and its metrics as a user meets them: `bin/vllm-factory-serve MODEL ...` in a process. */
+class AdminWiringProcessTest {
+    private static final String TOKEN = "test-token-0123456789abcdef";
+
+    @TempDir
+    Path dir;
+    private Process running;
+
+    @AfterEach
+    void killLeftovers() {
+        if (running != null && running.isAlive()) {
+            running.destroyForcibly();
+        }
+    }
+
+    private Process launch(List<String> args, Map<String, String> env) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("sidecar.out").toFile());
+        pb.environment().putAll(env);
+        running = pb.start();
+        return running;
+    }
+
+    private String output() throws IOException {
+        return Files.readString(dir.resolve("sidecar.out"));
+    }
+
+    @Test
+    void theAdminListenerServesTheApiBehindTheTokenAndPrometheusMetrics() throws Exception {
+        int port = FreePorts.one();
+        int adminPort = FreePorts.one();
+        Path tokenFile = Files.writeString(dir.resolve("token"), TOKEN + "\n");
+        Process sidecar = launch(SupervisedSidecars.args(dir, List.of("--num-instances", "2", "--port",
+                Integer.toString(port), "--admin-port", Integer.toString(adminPort),
+                "--admin-token-file", tokenFile.toString()), List.of()), Map.of());
+        Poll.until(Duration.ofSeconds(60), "the admin listener answers", () -> {
+            assertThat("sidecar alive", sidecar.isAlive(), is(true));
+            return status(adminPort, "/openapi", null) == 200;
+        });
+        assertThat(status(adminPort, "/admin/instances", null), is(401));
+        HttpResponse<String> instances = get(adminPort, "/admin/instances", TOKEN);
+        assertThat(instances.statusCode(), is(200));
+        assertThat(instances.body(), containsString("\"id\":1"));
+        assertThat(Clients.pooling(port, Clients.gliner("x", "y"), 0).statusCode(), is(200));
+        String metrics = get(adminPort, "/observe/metrics", null).body();
+        assertThat(metrics, containsString("vllm_factory_backend_in_flight{backend=\"0\""));
+        assertThat(metrics, containsString("vllm_factory_requests_served_total"));
+        assertThat(status(port, "/admin/instances", TOKEN) == 200, is(false));
+        sidecar.destroy();
+        assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
+        assertThat(output(), sidecar.exitValue(), is(0));
+    }
+
+    @Test
+    void aPublicAdminAddressWithoutATokenIsRefusedBeforeAnythingStarts() throws Exception {
+        Process sidecar = launch(SupervisedSidecars.args(dir, List.of("--admin-host", "0.0.0.0"), List.of()),
+                Map.of());
+        assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
+        assertThat(output(), sidecar.exitValue(), is(2));
+        assertThat(output(), containsString("token"));
+        assertThat("no backend was launched", Files.exists(dir.resolve("logs").resolve("backend-0.log")), is(false));
+    }
+
+    private static int status(int port, String path, String token) {
+        try {
+            return get(port, path, token).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static HttpResponse<String> get(int port, String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return Clients.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
