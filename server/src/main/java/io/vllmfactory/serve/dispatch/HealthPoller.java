@@ -59,6 +59,7 @@ public final class HealthPoller implements AutoCloseable {
     /** Probes every backend once and records the verdicts. */
     public void probeAll() {
         List<Backend> backends = pool.backends();
+        failures.keySet().retainAll(backends); // forget backends that left the pool
         List<Future<Boolean>> results = new ArrayList<>(backends.size());
         for (Backend b : backends) {
             results.add(probes.submit(() -> probe(b)));
