@@ -10,6 +10,8 @@ import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.supervise.Preflight;
 import io.vllmfactory.serve.supervise.StartFailure;
 
+import io.helidon.logging.common.LogConfig;
+
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.nio.file.Path;
@@ -26,6 +28,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        LogConfig.configureRuntime(); // logging.properties: one line per record, on stderr
         Map<String, String> env = System.getenv();
         DispatcherConfig config;
         SupervisorConfig supervision = null;
