@@ -28,7 +28,6 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        LogConfig.configureRuntime(); // logging.properties: one line per record, on stderr
         Map<String, String> env = System.getenv();
         DispatcherConfig config;
         SupervisorConfig supervision = null;
@@ -66,6 +65,7 @@ public final class Main {
             exit(2, e.getMessage());
             return;
         }
+        LogConfig.configureRuntime(); // logging.properties: one line per record, on stderr
         Sidecar sidecar;
         try {
             if (supervision == null) {
