@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -31,11 +30,8 @@ class DispatcherProcessTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Process startSidecar(Path log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx48m", "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
-                "io.vllmfactory.serve.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return SidecarProcesses.launch(List.of("-Xmx48m", "-XX:+ExitOnOutOfMemoryError"), List.of(args), log,
+                java.util.Map.of());
     }
 
     static int freePort() throws IOException {

@@ -16,6 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -41,15 +42,8 @@ class SidecarProcessTest {
     }
 
     private Process launch(List<String> args, String path) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("sidecar.out").toFile());
-        if (path != null) {
-            pb.environment().put("PATH", path);
-        }
-        running = pb.start();
+        running = SidecarProcesses.launch(List.of(), args, dir.resolve("sidecar.out"),
+                path == null ? Map.of() : Map.of("PATH", path));
         return running;
     }
 
