@@ -3,6 +3,8 @@ package io.vllmfactory.serve.dispatch;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderValues;
 
+import java.util.Locale;
+
 /** How request affinity decided a request's backend, reported in {@code X-VLLM-Factory-Affinity-State}. */
 public enum AffinityState {
     /** Affinity is off, or the body was too large to key. */
@@ -15,7 +17,7 @@ public enum AffinityState {
     FALLBACK;
 
     private final Header header = HeaderValues.createCached(ResponseDecoration.AFFINITY_STATE,
-            name().toLowerCase(java.util.Locale.ROOT));
+            name().toLowerCase(Locale.ROOT));
 
     Header header() {
         return header;

@@ -1,5 +1,6 @@
 package io.vllmfactory.serve.dispatch;
 
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
@@ -32,7 +33,7 @@ final class HopByHop {
         if (connectionValue == null || connectionValue.isBlank()) {
             return Set.of();
         }
-        java.util.HashSet<String> out = new java.util.HashSet<>();
+        HashSet<String> out = new HashSet<>();
         for (String t : connectionValue.split(",")) {
             String token = t.trim().toLowerCase(Locale.ROOT);
             if (!token.isEmpty()) {

@@ -1,6 +1,5 @@
 package io.vllmfactory.serve.dispatch;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -20,9 +19,7 @@ final class JsonBodies {
         }
         try {
             return Problems.mapper().readTree(body.bytes());
-        } catch (JsonProcessingException e) {
-            return null;
-        } catch (IOException e) {
+        } catch (IOException e) { // malformed JSON included
             return null;
         }
     }

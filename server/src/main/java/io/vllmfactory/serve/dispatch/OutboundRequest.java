@@ -5,9 +5,11 @@ import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -86,7 +88,7 @@ final class OutboundRequest {
         return String.valueOf(address);
     }
 
-    void writeHead(UpstreamConnection conn, byte[] hostLine) throws java.io.IOException {
+    void writeHead(UpstreamConnection conn, byte[] hostLine) throws IOException {
         conn.write(requestLine, 0, requestLine.length);
         conn.write(hostLine, 0, hostLine.length);
         conn.write(headers, 0, headers.length);
@@ -131,7 +133,7 @@ final class OutboundRequest {
 
         private void ensure(int extra) {
             if (count + extra > buf.length) {
-                buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, count + extra));
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, count + extra));
             }
         }
     }

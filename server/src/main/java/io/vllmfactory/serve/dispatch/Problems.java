@@ -78,14 +78,6 @@ final class Problems {
         return JSON.createObjectNode();
     }
 
-    static byte[] bytes(Object node) {
-        try {
-            return JSON.writeValueAsBytes(node);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     static ObjectMapper mapper() {
         return JSON;
     }

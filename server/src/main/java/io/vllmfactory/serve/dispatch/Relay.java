@@ -72,7 +72,7 @@ final class Relay {
                 throw e;
             }
             conn.markUsed();
-            boolean reusable = relayResponse(conn, request, head, res, decoration, backend);
+            boolean reusable = relayResponse(conn, head, res, decoration, backend);
             conn.unwatch();
             if (reusable) {
                 pool.giveBack(conn);
@@ -141,7 +141,7 @@ final class Relay {
     }
 
     /** @return whether the connection can be reused */
-    private boolean relayResponse(UpstreamConnection conn, OutboundRequest request, ResponseHead head,
+    private boolean relayResponse(UpstreamConnection conn, ResponseHead head,
                                   ServerResponse res, ResponseDecoration decoration, Backend backend)
             throws UpstreamFailure {
         res.status(Status.create(head.status(), head.reason()));

@@ -79,10 +79,6 @@ final class RequestBody {
         return length;
     }
 
-    boolean empty() {
-        return rest == null && bytes.length == 0;
-    }
-
     /** Writes the body to a backend; a streamed body can be written once only. */
     void writeTo(UpstreamConnection conn, long maxBodySize) throws IOException {
         if (rest == null) {
