@@ -1,6 +1,11 @@
 package io.vllmfactory.serve.dispatch;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+
+import java.io.IOException;
 
 /**
  * How many things a GLiNER-style request asks the model to find, reported in
@@ -33,6 +38,72 @@ public final class SchemaSize {
             return count(json.get("labels"));
         }
         return -1;
+    }
+
+    /**
+     * The same count read straight from a JSON body, without building its tree: only the values of
+     * {@code schema}, {@code labels} and {@code data.*} become nodes; everything else (the input text
+     * included) is skipped by the tokenizer.
+     *
+     * @return the size, or -1 when the body has none of the fields or is not a JSON object
+     */
+    public static int of(byte[] body) {
+        JsonNode dataSchema = null;
+        JsonNode dataLabels = null;
+        JsonNode schema = null;
+        JsonNode labels = null;
+        try (JsonParser p = Problems.mapper().createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return -1;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (name) {
+                    case "schema" -> schema = tree(p);
+                    case "labels" -> labels = tree(p);
+                    case "data" -> {
+                        // As in a tree, a repeated key replaces the earlier value.
+                        dataSchema = null;
+                        dataLabels = null;
+                        if (value != JsonToken.START_OBJECT) {
+                            p.skipChildren();
+                            continue;
+                        }
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String inner = p.currentName();
+                            p.nextToken();
+                            switch (inner) {
+                                case "schema" -> dataSchema = tree(p);
+                                case "labels" -> dataLabels = tree(p);
+                                default -> p.skipChildren();
+                            }
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT) {
+                return -1;
+            }
+        } catch (IOException e) { // malformed JSON included
+            return -1;
+        }
+        if (dataSchema != null) {
+            return schema(dataSchema);
+        }
+        if (dataLabels != null) {
+            return count(dataLabels);
+        }
+        if (schema != null) {
+            return schema(schema);
+        }
+        return labels != null ? count(labels) : -1;
+    }
+
+    private static JsonNode tree(JsonParser p) throws IOException {
+        JsonNode node = p.readValueAsTree();
+        return node == null ? NullNode.getInstance() : node;
     }
 
     private static int schema(JsonNode schema) {

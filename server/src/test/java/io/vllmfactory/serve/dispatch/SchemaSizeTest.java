@@ -21,8 +21,21 @@ class SchemaSizeTest {
             "{\"schema\":{\"structures\":[{\"name\":\"p\",\"fields\":[\"a\",\"b\",\"c\"]}]}}        | 4",
             "{\"input\":\"no schema here\"}                                                     | -1",
             "[1,2,3]                                                                            | -1",
+            "{\"data\":[1],\"labels\":[\"x\",\"y\"],\"input\":{\"labels\":[1,2,3]}}              | 2",
+            "{\"labels\":[\"x\"],\"labels\":[\"y\",\"z\"]}                                         | 2",
+            "{\"labels\":\"person\",\"input\":\"a long text\"}                                      | 1",
+            "{\"labels\":[\"a\"] trailing                                                         | -1",
+            "{\"labels\":null,\"data\":{\"labels\":[1]},\"data\":{\"x\":1}}                        | 0",
+            "not json at all                                                                    | -1",
     })
     void countsWhatTheRequestAsksFor(String json, int expected) throws Exception {
-        assertThat(SchemaSize.of(JSON.readTree(json)), is(expected));
+        int fromTree;
+        try {
+            fromTree = SchemaSize.of(JSON.readTree(json));
+        } catch (java.io.IOException e) {
+            fromTree = -1; // the dispatcher treats an unparsable body as having no schema
+        }
+        assertThat("from the tree", fromTree, is(expected));
+        assertThat("from the bytes, without a tree", SchemaSize.of(json.getBytes()), is(expected));
     }
 }
