@@ -8,6 +8,7 @@ import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.dispatch.Backend;
 import io.vllmfactory.serve.dispatch.BackendPool;
 import io.vllmfactory.serve.dispatch.Dispatcher;
+import io.vllmfactory.serve.dispatch.ProxyConnectionSelector;
 import io.vllmfactory.serve.dispatch.HealthPoller;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.StartFailure;
@@ -19,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.BindException;
 import java.net.URI;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -155,6 +157,7 @@ public final class Sidecar implements AutoCloseable {
                     .shutdownHook(false)
                     .featuresDiscoverServices(false)
                     .routing(r -> Dispatcher.routing(r, dispatcher))
+                    .connectionSelectors(List.of(new ProxyConnectionSelector(dispatcher)))
                     .build()
                     .start();
             if (!server.isRunning()) {

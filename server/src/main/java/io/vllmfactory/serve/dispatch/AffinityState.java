@@ -16,8 +16,13 @@ public enum AffinityState {
     /** The pinned backend was full or gone: normal choice, then re-pinned. */
     FALLBACK;
 
-    private final Header header = HeaderValues.createCached(ResponseDecoration.AFFINITY_STATE,
-            name().toLowerCase(Locale.ROOT));
+    private final String text = name().toLowerCase(Locale.ROOT);
+    private final Header header = HeaderValues.createCached(ResponseDecoration.AFFINITY_STATE, text);
+
+    /** The header value: {@code disabled}, {@code miss}, {@code hit} or {@code fallback}. */
+    String text() {
+        return text;
+    }
 
     Header header() {
         return header;

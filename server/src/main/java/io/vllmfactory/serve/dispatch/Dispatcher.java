@@ -79,6 +79,15 @@ public final class Dispatcher implements Handler {
         this.affinityEnabled = enabled;
     }
 
+    /**
+     * Largest request body the fast path ({@link ProxyConnection}) reads whole with its head: what
+     * the general path would buffer anyway, and never past the body cap (413 comes from there).
+     */
+    long fastBodyLimit() {
+        long limit = affinityEnabled ? bufferLimitAffinity : bufferLimitPlain;
+        return config.maxBodySize() > 0 ? Math.min(limit, config.maxBodySize()) : limit;
+    }
+
     /** Requests being handled right now, waiting ones included. */
     public int active() {
         return active.get();
@@ -164,15 +173,39 @@ public final class Dispatcher implements Handler {
 
     @Override
     public void handle(ServerRequest req, ServerResponse res) {
+        serve(limit -> {
+            RequestBody body = RequestBody.read(req, limit, config.maxBodySize());
+            return new Incoming(OutboundRequest.from(req, body), body);
+        }, new HelidonResponse(res), req.prologue().uriPath().rawPath());
+        // The client usually sends its next request as soon as it has this answer: yielding before
+        // the server reads it again saves the same park-and-wake as in Relay.
+        Thread.yield();
+    }
+
+    /** A client request ready to forward: its encoded head and its body. */
+    record Incoming(OutboundRequest request, RequestBody body) {
+    }
+
+    /** Reads a client request, buffering up to the given number of body bytes. */
+    @FunctionalInterface
+    interface RequestReader {
+        Incoming read(int bufferLimit);
+    }
+
+    /**
+     * Forwards one client request and answers it, with a problem when no backend could.
+     *
+     * @throws RuntimeException when the client cannot be answered any more (gone, or it has part
+     *                          of an answer): the caller closes its connection
+     */
+    void serve(RequestReader reader, ClientResponse res, String path) {
         active.incrementAndGet();
         try {
-            proxy(req, res);
+            proxy(reader, res);
         } catch (RuntimeException | UpstreamFailure e) {
             failed.increment();
-            if (!Problems.send(res, e, req.prologue().uriPath().rawPath())) {
-                if (e instanceof RuntimeException re) {
-                    throw re; // the client is gone or has part of the answer: let the server close the connection
-                }
+            if (!Problems.send(res, e, path)) {
+                throw e instanceof RuntimeException re ? re : new ClientAbortException(e.getMessage());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -181,21 +214,20 @@ public final class Dispatcher implements Handler {
         } finally {
             active.decrementAndGet();
         }
-        // The client usually sends its next request as soon as it has this answer: yielding before
-        // the server reads it again saves the same park-and-wake as in Relay.
-        Thread.yield();
     }
 
-    private void proxy(ServerRequest req, ServerResponse res) throws UpstreamFailure, InterruptedException {
+    private void proxy(RequestReader reader, ClientResponse res) throws UpstreamFailure, InterruptedException {
         if (draining) {
             throw new DrainingException();
         }
         boolean keyed = affinityEnabled;
-        RequestBody body = RequestBody.read(req, keyed ? bufferLimitAffinity : bufferLimitPlain, config.maxBodySize());
-        OutboundRequest out = OutboundRequest.from(req, body);
+        Incoming incoming = reader.read(keyed ? bufferLimitAffinity : bufferLimitPlain);
+        OutboundRequest out = incoming.request();
+        RequestBody body = incoming.body();
         keyed &= body.buffered() && body.bytes().length <= config.affinityBodyLimit();
-        JsonNode json = keyed || JsonBodies.mayHaveSchema(body) ? JsonBodies.parse(body) : null;
-        int schemaSize = SchemaSize.of(json);
+        JsonNode json = keyed ? JsonBodies.parse(body) : null;
+        int schemaSize = keyed ? SchemaSize.of(json)
+                : JsonBodies.mayHaveSchema(body) ? SchemaSize.of(body.bytes()) : -1;
         String key = keyed ? AffinityKey.of(out.method(), out.rawPath(), out.rawQuery(), body.bytes(), json) : null;
         Backend pinned = key != null ? affinity.get(key) : null;
         List<Backend> tried = null;

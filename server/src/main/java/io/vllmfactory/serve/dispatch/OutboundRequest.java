@@ -9,7 +9,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -36,40 +39,56 @@ final class OutboundRequest {
     }
 
     static OutboundRequest from(ServerRequest req, RequestBody body) {
-        String method = req.prologue().method().text();
-        String rawPath = req.prologue().uriPath().rawPath();
-        String rawQuery = req.prologue().query().rawValue();
+        List<String[]> headers = new ArrayList<>(16);
+        for (Header h : req.headers()) {
+            for (String v : h.allValues()) {
+                headers.add(new String[] {h.name(), v});
+            }
+        }
+        boolean entity = req.headers().contains(HeaderNames.CONTENT_LENGTH) || req.content().hasEntity();
+        return create(req.prologue().method().text(), req.prologue().uriPath().rawPath(),
+                req.prologue().query().rawValue(), headers, clientAddress(req.remotePeer().address()),
+                req.isSecure(), body, entity);
+    }
+
+    /**
+     * Encodes a request for the backends.
+     *
+     * @param headers the client's header fields as {name, value} pairs, in order, repeated ones repeated
+     * @param entity  whether the client declared a body (a Content-Length, even 0, or chunked framing)
+     */
+    static OutboundRequest create(String method, String rawPath, String rawQuery, List<String[]> headers,
+                                  String client, boolean secure, RequestBody body, boolean entity) {
         String target = rawQuery.isEmpty() ? rawPath : rawPath + "?" + rawQuery;
         byte[] line = (method + " " + target + " HTTP/1.1\r\n").getBytes(StandardCharsets.ISO_8859_1);
-
-        Set<String> connectionTokens = HopByHop.connectionTokens(
-                req.headers().first(HeaderNames.CONNECTION).orElse(null));
+        String connection = null;
+        for (String[] h : headers) {
+            if ("connection".equalsIgnoreCase(h[0])) {
+                connection = connection == null ? h[1] : connection + "," + h[1];
+            }
+        }
+        Set<String> connectionTokens = HopByHop.connectionTokens(connection);
         Ascii out = new Ascii(256);
         String forwardedFor = null;
         boolean hasProto = false;
-        for (Header h : req.headers()) {
-            String lower = h.headerName().lowerCase();
+        for (String[] h : headers) {
+            String lower = h[0].toLowerCase(Locale.ROOT);
             if ("x-forwarded-for".equals(lower)) {
-                forwardedFor = String.join(", ", h.allValues());
+                forwardedFor = forwardedFor == null ? h[1] : forwardedFor + ", " + h[1];
                 continue;
             }
             if (HopByHop.dropFromRequest(lower) || connectionTokens.contains(lower)) {
                 continue;
             }
             hasProto |= "x-forwarded-proto".equals(lower);
-            String name = h.name();
-            for (String v : h.allValues()) {
-                out.header(name, v);
-            }
+            out.header(h[0], h[1]);
         }
-        String client = clientAddress(req.remotePeer().address());
         out.header("X-Forwarded-For", forwardedFor == null ? client : forwardedFor + ", " + client);
         if (!hasProto) {
-            out.header("X-Forwarded-Proto", req.isSecure() ? "https" : "http");
+            out.header("X-Forwarded-Proto", secure ? "https" : "http");
         }
         if (body.buffered()) {
-            if (body.bytes().length > 0 || req.headers().contains(HeaderNames.CONTENT_LENGTH)
-                    || req.content().hasEntity()) {
+            if (body.bytes().length > 0 || entity) {
                 out.header("Content-Length", Integer.toString(body.bytes().length));
             }
         } else if (body.length() >= 0) {
@@ -81,7 +100,7 @@ final class OutboundRequest {
         return new OutboundRequest(line, out.toByteArray(), method, rawPath, rawQuery);
     }
 
-    private static String clientAddress(SocketAddress address) {
+    static String clientAddress(SocketAddress address) {
         if (address instanceof InetSocketAddress isa) {
             return isa.getAddress() != null ? isa.getAddress().getHostAddress() : isa.getHostString();
         }

@@ -1,10 +1,5 @@
 package io.vllmfactory.serve.dispatch;
 
-import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
-import io.helidon.http.Status;
-import io.helidon.webserver.http.ServerResponse;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -23,6 +18,7 @@ final class Relay {
     private static final int SMALL_BODY = 64 * 1024;
     private static final int MAX_LINE = 64 * 1024;
     private static final int MAX_HEADERS = 256;
+    private static final byte[] EMPTY = new byte[0];
 
     private final int connectTimeoutMillis;
     private final long silenceNanos;
@@ -40,7 +36,7 @@ final class Relay {
      *
      * @throws UpstreamFailure when the backend failed before anything reached the client
      */
-    void exchange(Backend backend, OutboundRequest request, RequestBody body, ServerResponse res,
+    void exchange(Backend backend, OutboundRequest request, RequestBody body, ClientResponse res,
                   ResponseDecoration decoration) throws UpstreamFailure {
         ConnectionPool pool = backend.connections();
         UpstreamConnection conn = take(pool, backend);
@@ -142,39 +138,33 @@ final class Relay {
 
     /** @return whether the connection can be reused */
     private boolean relayResponse(UpstreamConnection conn, ResponseHead head,
-                                  ServerResponse res, ResponseDecoration decoration, Backend backend)
+                                  ClientResponse res, ResponseDecoration decoration, Backend backend)
             throws UpstreamFailure {
-        res.status(Status.create(head.status(), head.reason()));
-        List<String[]> headers = head.headers();
-        for (int i = 0; i < headers.size(); i++) {
-            String[] h = headers.get(i);
-            res.headers().add(HeaderValues.create(h[0], h[1]));
-        }
-        decoration.apply(res);
         long length = head.contentLength();
-        if (head.noBody()) {
-            res.send();
-            return head.keepAlive();
-        }
-        if (length >= 0 && length <= SMALL_BODY) {
-            byte[] data = new byte[(int) length];
-            try {
-                conn.readFully(data, 0, data.length);
-            } catch (IOException e) {
-                conn.close();
-                if (conn.expired()) {
-                    throw silent(backend, e);
+        if (head.noBody() || (length >= 0 && length <= SMALL_BODY)) {
+            byte[] data = EMPTY;
+            if (!head.noBody()) {
+                data = new byte[(int) length];
+                try {
+                    conn.readFully(data, 0, data.length);
+                } catch (IOException e) {
+                    conn.close();
+                    if (conn.expired()) {
+                        throw silent(backend, e);
+                    }
+                    throw new UpstreamFailure(backend + " failed in the response body: " + e.getMessage(), e, false);
                 }
-                throw new UpstreamFailure(backend + " failed in the response body: " + e.getMessage(), e, false);
             }
-            res.send(data);
+            try {
+                res.send(head, decoration, data);
+            } catch (IOException | UncheckedIOException e) {
+                conn.close();
+                throw new ClientAbortException("writing the response failed: " + e.getMessage());
+            }
             return head.keepAlive();
-        }
-        if (length >= 0) {
-            res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length));
         }
         // From here on the client has (or will have) the status line: failures abort the connection.
-        try (OutputStream out = res.outputStream()) {
+        try (OutputStream out = res.stream(head, decoration, length)) {
             if (length >= 0) {
                 copyFixed(conn, out, length);
             } else if (head.chunked()) {
@@ -186,6 +176,9 @@ final class Relay {
         } catch (IOException e) {
             conn.close();
             throw new UncheckedIOException("relaying the response of " + backend + " failed", e);
+        } catch (UncheckedIOException e) {
+            conn.close();
+            throw e;
         }
         return head.keepAlive();
     }

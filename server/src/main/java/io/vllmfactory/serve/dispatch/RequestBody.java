@@ -23,6 +23,11 @@ final class RequestBody {
         this.length = length;
     }
 
+    /** A body read whole already (the fast path reads it with the request head). */
+    static RequestBody of(byte[] bytes) {
+        return new RequestBody(bytes, null, bytes.length);
+    }
+
     /**
      * Reads the body if it fits in {@code bufferLimit} bytes; a larger one keeps what was read as a
      * prefix in front of the rest of the stream.

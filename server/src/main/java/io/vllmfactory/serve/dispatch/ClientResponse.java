@@ -1,0 +1,26 @@
+package io.vllmfactory.serve.dispatch;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * Where a backend's answer (or a problem) goes: Helidon's {@code ServerResponse} on the general path
+ * ({@link HelidonResponse}), or straight onto the client's socket on the fast path
+ * ({@link SocketResponse}). The relay decides the framing; the sink writes it.
+ */
+interface ClientResponse {
+    /** True once any part of an answer went to the client: from then on a failure can only abort. */
+    boolean started();
+
+    /** A whole answer with a body known in advance (possibly empty); one write. */
+    void send(Relay.ResponseHead head, ResponseDecoration decoration, byte[] body) throws IOException;
+
+    /**
+     * Starts a streamed answer and returns its body stream: {@code length} bytes when known, else
+     * chunked. {@code flush()} pushes what was written to the client; {@code close()} ends the body.
+     */
+    OutputStream stream(Relay.ResponseHead head, ResponseDecoration decoration, long length) throws IOException;
+
+    /** An RFC 9457 problem answer. */
+    void problem(Problems.Problem problem) throws IOException;
+}

@@ -1,0 +1,332 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.helidon.common.buffers.DataReader;
+import io.helidon.common.concurrency.limits.Limit;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.spi.ServerConnection;
+import io.helidon.webserver.spi.ServerConnectionSelector;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The dispatcher's fast path: one client connection of the public listener, served without Helidon's
+ * HTTP/1 request and response objects. Helidon still accepts the connection, runs it on its own
+ * virtual thread, and shuts it down; this class reads each request head straight from the
+ * connection's bytes, forwards it with its body through {@link Dispatcher#serve}, and writes the
+ * backend's answer back with {@link SocketResponse}.
+ *
+ * <p>It takes only plain, well-formed requests: HTTP/1.1, a request line and headers made of the
+ * characters RFC 9112 allows, exactly one Host, at most one Content-Length and a body small enough to
+ * hold in memory. The first request that is anything else (chunked or {@code Expect} uploads,
+ * {@code Upgrade}, HTTP/1.0, bodies past the buffer limit, malformed or oversized heads,
+ * {@code /health}) is left unread, and the connection is handed to Helidon's own HTTP/1 connection
+ * for the rest of its life, which routes it through {@link Dispatcher#handle} or answers the error.
+ * So every request gets the general path's behaviour; common ones just get there for less.
+ */
+final class ProxyConnection implements ServerConnection {
+    /** Longest request head taken here (Helidon's limits are 4 KiB line + 16 KiB headers). */
+    private static final int MAX_HEAD = 16 * 1024;
+    private static final int MAX_REQUEST_LINE = 4096;
+
+    private final ConnectionContext ctx;
+    private final Dispatcher dispatcher;
+    private final ServerConnectionSelector general;
+    private final DataReader reader;
+    private final String client;
+    private byte[] head = new byte[1024];
+    private volatile ServerConnection delegate;
+    private volatile Thread thread;
+    private volatile boolean running = true;
+    private volatile boolean waiting;
+    private volatile long lastRequest = System.nanoTime();
+
+    ProxyConnection(ConnectionContext ctx, Dispatcher dispatcher, ServerConnectionSelector general) {
+        this.ctx = ctx;
+        this.dispatcher = dispatcher;
+        this.general = general;
+        this.reader = ctx.dataReader();
+        this.client = OutboundRequest.clientAddress(ctx.remotePeer().address());
+    }
+
+    @Override
+    public void handle(Limit limit) throws InterruptedException {
+        thread = Thread.currentThread();
+        try {
+            while (running) {
+                Request request;
+                waiting = true;
+                try {
+                    request = readRequest();
+                } finally {
+                    waiting = false;
+                }
+                if (request == null) {
+                    // Not a request for the fast path: Helidon's HTTP/1 takes the connection from here.
+                    ServerConnection http1 = general.connection(ctx);
+                    delegate = http1;
+                    if (running) {
+                        http1.handle(limit);
+                    }
+                    return;
+                }
+                lastRequest = System.nanoTime();
+                SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running);
+                dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
+                        request.rawPath);
+                lastRequest = System.nanoTime();
+                if (res.close()) {
+                    return;
+                }
+                // The client usually sends its next request as soon as it has this answer (see Relay).
+                Thread.yield();
+            }
+        } catch (RuntimeException e) {
+            // The client is gone, sent a truncated request, or has part of an answer: close its connection.
+        } finally {
+            if (delegate == null) {
+                ctx.serverSocket().close();
+            }
+        }
+    }
+
+    @Override
+    public Duration idleTime() {
+        ServerConnection d = delegate;
+        return d != null ? d.idleTime() : Duration.ofNanos(System.nanoTime() - lastRequest);
+    }
+
+    @Override
+    public void close(boolean interrupt) {
+        running = false;
+        ServerConnection d = delegate;
+        if (d != null) {
+            d.close(interrupt);
+            return;
+        }
+        Thread t = thread;
+        if (t != null && (interrupt || waiting)) {
+            t.interrupt();
+        }
+    }
+
+    /** A request taken by the fast path. */
+    private record Request(OutboundRequest outbound, RequestBody body, String rawPath, boolean close) {
+    }
+
+    /**
+     * Reads the next request when the fast path takes it; null, with nothing consumed, when it does
+     * not. Throws when the client closes the connection.
+     */
+    private Request readRequest() {
+        int headLength = headLength();
+        if (headLength < 0) {
+            return null;
+        }
+        Head h = Head.parse(head, headLength);
+        if (h == null) {
+            return null;
+        }
+        long max = dispatcher.fastBodyLimit();
+        if (h.contentLength > max) {
+            return null;
+        }
+        int bodyLength = (int) Math.max(h.contentLength, 0);
+        reader.skip(headLength);
+        byte[] body = bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength);
+        OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
+                ctx.isSecure(), RequestBody.of(body), h.contentLength >= 0);
+        return new Request(outbound, RequestBody.of(body), h.rawPath, h.close);
+    }
+
+    /**
+     * Waits for a whole request head and copies it into {@link #head}; -1 when the fast path does
+     * not take it (too long, or a line not ended by CRLF).
+     */
+    private int headLength() {
+        reader.ensureAvailable();
+        int scanned = 0;
+        while (true) {
+            int available = Math.min(reader.available(), MAX_HEAD);
+            if (available > head.length) {
+                head = new byte[Math.max(available, head.length * 2)];
+            }
+            reader.getBuffer(available).read(head, 0, available);
+            for (int i = scanned; i < available; i++) {
+                if (head[i] == '\n') {
+                    if (i == 0 || head[i - 1] != '\r') {
+                        return -1; // a bare LF: the general path decides what that is
+                    }
+                    if (i >= 3 && head[i - 2] == '\n' && head[i - 3] == '\r') {
+                        return i + 1;
+                    }
+                }
+            }
+            if (available >= MAX_HEAD) {
+                return -1;
+            }
+            scanned = available;
+            reader.pullData();
+        }
+    }
+
+    /** A request head the fast path can forward, parsed strictly. */
+    static final class Head {
+        final String method;
+        final String rawPath;
+        final String rawQuery;
+        final List<String[]> headers = new ArrayList<>(12);
+        long contentLength = -1;
+        boolean close;
+
+        private Head(String method, String rawPath, String rawQuery) {
+            this.method = method;
+            this.rawPath = rawPath;
+            this.rawQuery = rawQuery;
+        }
+
+        /**
+         * Parses {@code b[0, length)}, which ends with an empty line; null when the request is not
+         * for the fast path (anything unusual, or anything malformed, which Helidon then answers).
+         */
+        static Head parse(byte[] b, int length) {
+            int lineEnd = lineEnd(b, 0, length);
+            if (lineEnd < 0 || lineEnd > MAX_REQUEST_LINE) {
+                return null;
+            }
+            int sp1 = token(b, 0, lineEnd);
+            if (sp1 <= 0 || b[sp1] != ' ') {
+                return null;
+            }
+            int sp2 = sp1 + 1;
+            if (sp2 >= lineEnd || b[sp2] != '/') {
+                return null;
+            }
+            int query = -1;
+            while (sp2 < lineEnd && b[sp2] != ' ') {
+                if (b[sp2] < 0x21 || b[sp2] > 0x7e) {
+                    return null;
+                }
+                if (b[sp2] == '?' && query < 0) {
+                    query = sp2;
+                }
+                sp2++;
+            }
+            if (lineEnd - sp2 != 9 || !matches(b, sp2, " HTTP/1.1")) {
+                return null;
+            }
+            int pathEnd = query < 0 ? sp2 : query;
+            String rawPath = ascii(b, sp1 + 1, pathEnd);
+            if (rawPath.equals("/health")) {
+                return null; // answered by the general path's route
+            }
+            Head h = new Head(ascii(b, 0, sp1), rawPath, query < 0 ? "" : ascii(b, query + 1, sp2));
+            int hosts = 0;
+            int p = lineEnd + 2;
+            while (true) {
+                int end = lineEnd(b, p, length);
+                if (end < 0) {
+                    return null;
+                }
+                if (end == p) {
+                    break; // the empty line
+                }
+                int colon = token(b, p, end);
+                if (colon <= p || b[colon] != ':') {
+                    return null; // also an obs-fold line, which starts with whitespace
+                }
+                int vs = colon + 1;
+                int ve = end;
+                while (vs < ve && (b[vs] == ' ' || b[vs] == '\t')) {
+                    vs++;
+                }
+                while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
+                    ve--;
+                }
+                for (int i = vs; i < ve; i++) {
+                    int c = b[i] & 0xff;
+                    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                        return null;
+                    }
+                }
+                String name = ascii(b, p, colon);
+                String value = ascii(b, vs, ve);
+                switch (name.toLowerCase(Locale.ROOT)) {
+                    case "host" -> {
+                        if (++hosts > 1 || value.isEmpty()) {
+                            return null;
+                        }
+                    }
+                    case "content-length" -> {
+                        if (h.contentLength >= 0 || value.isEmpty() || value.length() > 18) {
+                            return null;
+                        }
+                        for (int i = 0; i < value.length(); i++) {
+                            if (value.charAt(i) < '0' || value.charAt(i) > '9') {
+                                return null;
+                            }
+                        }
+                        h.contentLength = Long.parseLong(value);
+                    }
+                    case "transfer-encoding", "expect", "upgrade", "te" -> {
+                        return null;
+                    }
+                    case "connection" -> h.close |= HopByHop.connectionTokens(value).contains("close");
+                    default -> {
+                    }
+                }
+                h.headers.add(new String[] {name, value});
+                p = end + 2;
+            }
+            return hosts == 1 ? h : null;
+        }
+
+        /** Index of the CR of the next CRLF from {@code from}; -1 at a bare CR or LF or none. */
+        private static int lineEnd(byte[] b, int from, int length) {
+            for (int i = from; i < length; i++) {
+                if (b[i] == '\r') {
+                    return i + 1 < length && b[i + 1] == '\n' ? i : -1;
+                }
+                if (b[i] == '\n') {
+                    return -1;
+                }
+            }
+            return -1;
+        }
+
+        /** End of the RFC 9110 token starting at {@code from} (the index of the first non-token byte). */
+        private static int token(byte[] b, int from, int end) {
+            int i = from;
+            while (i < end && isTchar(b[i])) {
+                i++;
+            }
+            return i;
+        }
+
+        private static boolean isTchar(byte c) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+                return true;
+            }
+            return switch (c) {
+                case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~' -> true;
+                default -> false;
+            };
+        }
+
+        private static boolean matches(byte[] b, int at, String s) {
+            for (int i = 0; i < s.length(); i++) {
+                if (b[at + i] != s.charAt(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @SuppressWarnings("deprecation") // the ISO-8859-1 constructor without a charset lookup
+        private static String ascii(byte[] b, int from, int to) {
+            return new String(b, 0, from, to - from);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.helidon.common.buffers.BufferData;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http1.Http1ConnectionSelector;
+import io.helidon.webserver.spi.ServerConnection;
+import io.helidon.webserver.spi.ServerConnectionSelector;
+
+import java.util.Set;
+
+/**
+ * Makes the public listener serve its connections with {@link ProxyConnection} (the fast path),
+ * which hands a connection to Helidon's HTTP/1 when a request needs the general path.
+ */
+public final class ProxyConnectionSelector implements ServerConnectionSelector {
+    private final Dispatcher dispatcher;
+    private final ServerConnectionSelector http1;
+
+    public ProxyConnectionSelector(Dispatcher dispatcher) {
+        this.dispatcher = dispatcher;
+        this.http1 = Http1ConnectionSelector.builder().config(Http1Config.create()).build();
+    }
+
+    @Override
+    public int bytesToIdentifyConnection() {
+        return 0;
+    }
+
+    @Override
+    public Support supports(BufferData data) {
+        return Support.SUPPORTED;
+    }
+
+    @Override
+    public Set<String> supportedApplicationProtocols() {
+        return Set.of("http/1.1");
+    }
+
+    @Override
+    public ServerConnection connection(ConnectionContext ctx) {
+        return new ProxyConnection(ctx, dispatcher, http1);
+    }
+}

@@ -1,0 +1,133 @@
+package io.vllmfactory.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+
+/**
+ * The public listener serves plain requests on its fast path and hands a connection to Helidon's
+ * HTTP/1 at the first request that needs the general path; either way every request is answered,
+ * in order, on the same connection.
+ */
+class DispatcherFastPathTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static SimulatorProcess sim;
+    private static Sidecar sidecar;
+
+    @BeforeAll
+    static void start() throws Exception {
+        sim = SimulatorProcess.start();
+        // A small retry buffer: a body past it is streamed, which only the general path does.
+        sidecar = TestSidecars.start(List.of(sim), "--retry-body-limit", "1KiB");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        sidecar.close();
+        sim.close();
+    }
+
+    private static String post(String path, String body) {
+        return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    private static JsonNode echo(RawHttp.Response r) throws Exception {
+        assertThat(r.text(), r.status(), is(200));
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void keepsAnsweringOnOneConnectionAcrossTheHandOver() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send(post("/sim/echo/fast", "{\"a\":1}"), null);
+            assertThat(echo(http.read()).get("path").asText(), is("/sim/echo/fast"));
+
+            // Chunked upload: the general path takes the connection from here on.
+            http.send("POST /sim/echo/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      + "5\r\nhello\r\n0\r\n\r\n", null);
+            JsonNode chunked = echo(http.read());
+            assertThat(chunked.get("path").asText(), is("/sim/echo/chunked"));
+            assertThat(chunked.get("bodyLength").asLong(), is(5L));
+
+            http.send(post("/sim/echo/after", "x".repeat(4096)), null);
+            JsonNode large = echo(http.read());
+            assertThat(large.get("path").asText(), is("/sim/echo/after"));
+            assertThat(large.get("bodyLength").asLong(), is(4096L));
+
+            http.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", null);
+            assertThat(http.read().text(), containsString("\"status\": \"ok\""));
+        }
+    }
+
+    @Test
+    void handsOverForABodyPastTheBufferAndForHealth() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send(post("/sim/echo/big", "y".repeat(3000)), null);
+            assertThat(echo(http.read()).get("bodyLength").asLong(), is(3000L));
+        }
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", null);
+            RawHttp.Response r = http.read();
+            assertThat(r.status(), is(200));
+            http.send(post("/sim/echo/then", "{}"), null);
+            assertThat(echo(http.read()).get("path").asText(), is("/sim/echo/then"));
+        }
+    }
+
+    @Test
+    void answersPipelinedRequestsInOrder() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send(post("/sim/echo/1", "{}") + "GET /sim/echo/2?q=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                      + post("/sim/echo/3", "{\"three\":3}"), null);
+            assertThat(echo(http.read()).get("path").asText(), is("/sim/echo/1"));
+            JsonNode second = echo(http.read());
+            assertThat(second.get("path").asText(), is("/sim/echo/2"));
+            assertThat(second.get("query").asText(), is("q=2"));
+            JsonNode third = echo(http.read());
+            assertThat(third.get("path").asText(), is("/sim/echo/3"));
+            assertThat(third.get("bodyLength").asLong(), is(11L));
+        }
+    }
+
+    @Test
+    void closesTheConnectionWhenTheClientAsks() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send("GET /sim/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", null);
+            RawHttp.Response r = http.read();
+            assertThat(r.status(), is(200));
+            assertThat(r.header("connection"), is("close"));
+            assertThat("the server closed its end", http.input().read(), is(-1));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+            "GET /sim/echo HTTP/1.1\nHost: x\n\n",
+            "GET /sim/echo HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+            "GET /sim/echo HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
+            "POST /sim/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            "GET /sim/echo HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+    })
+    void refusesMalformedRequestsWithoutForwardingThem(String request) throws Exception {
+        sim.resetStats();
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send(request, null);
+            assertThat(http.read().status(), is(400));
+        }
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send(post("/sim/echo", "{}"), null);
+            assertThat(http.read().status(), is(200));
+        }
+        assertThat("only the well-formed request reached the backend", sim.stats().get("served").asLong(), is(1L));
+    }
+}
