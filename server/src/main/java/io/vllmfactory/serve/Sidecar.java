@@ -158,6 +158,8 @@ public final class Sidecar implements AutoCloseable {
                     .featuresDiscoverServices(false)
                     .routing(r -> Dispatcher.routing(r, dispatcher))
                     .connectionSelectors(List.of(new ProxyConnectionSelector(dispatcher)))
+                    // Small writes (SSE events, one per token) leave at once instead of waiting for an ACK.
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .build()
                     .start();
             if (!server.isRunning()) {
