@@ -4,13 +4,11 @@ import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -68,7 +66,7 @@ final class OutboundRequest {
             }
         }
         Set<String> connectionTokens = HopByHop.connectionTokens(connection);
-        Ascii out = new Ascii(256);
+        AsciiBuffer out = new AsciiBuffer(256);
         String forwardedFor = null;
         boolean hasProto = false;
         for (String[] h : headers) {
@@ -127,33 +125,5 @@ final class OutboundRequest {
 
     String rawQuery() {
         return rawQuery;
-    }
-
-    /** ISO-8859-1 header writer without per-character encoder overhead. */
-    private static final class Ascii extends ByteArrayOutputStream {
-        Ascii(int size) {
-            super(size);
-        }
-
-        void header(String name, String value) {
-            text(name);
-            text(": ");
-            text(value);
-            text("\r\n");
-        }
-
-        void text(String s) {
-            int len = s.length();
-            ensure(len);
-            for (int i = 0; i < len; i++) {
-                buf[count++] = (byte) s.charAt(i);
-            }
-        }
-
-        private void ensure(int extra) {
-            if (count + extra > buf.length) {
-                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, count + extra));
-            }
-        }
     }
 }

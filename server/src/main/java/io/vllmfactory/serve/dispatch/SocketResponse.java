@@ -6,7 +6,6 @@ import io.helidon.common.buffers.DataWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -19,8 +18,7 @@ final class SocketResponse implements ClientResponse {
 
     private final DataWriter writer;
     private boolean close;
-    private byte[] buf = new byte[0]; // sized on first use: most answers are a few hundred bytes
-    private int pos;
+    private final AsciiBuffer buf = new AsciiBuffer(0); // sized on first use: most answers are a few hundred bytes
     private boolean started;
 
     /** @param close whether the connection closes after this answer (then the answer says so) */
@@ -37,10 +35,10 @@ final class SocketResponse implements ClientResponse {
     @Override
     public void send(Relay.ResponseHead head, ResponseDecoration decoration, byte[] body) throws IOException {
         long length = head.noBody() ? head.contentLength() : body.length;
-        ensure(512 + body.length);
+        buf.ensure(512 + body.length);
         head(head, decoration, bodiless(head.status()) ? -2 : length);
         if (!head.noBody()) {
-            append(body, 0, body.length);
+            buf.bytes(body, 0, body.length);
         }
         flush();
     }
@@ -55,17 +53,17 @@ final class SocketResponse implements ClientResponse {
     public void problem(Problems.Problem p) throws IOException {
         byte[] body = p.body();
         statusLine(p.status(), reason(p.status()));
-        header("Content-Type", Problems.CONTENT_TYPE);
+        buf.header("Content-Type", Problems.CONTENT_TYPE);
         if (p.retryAfter() != null) {
-            header("Retry-After", p.retryAfter());
+            buf.header("Retry-After", p.retryAfter());
         }
-        header("Content-Length", Integer.toString(body.length));
+        buf.header("Content-Length", Integer.toString(body.length));
         close |= p.close();
         if (close) {
-            header("Connection", "close");
+            buf.header("Connection", "close");
         }
-        ascii("\r\n");
-        append(body, 0, body.length);
+        buf.text("\r\n");
+        buf.bytes(body, 0, body.length);
         flush();
     }
 
@@ -80,22 +78,22 @@ final class SocketResponse implements ClientResponse {
         List<String[]> headers = head.headers();
         for (int i = 0; i < headers.size(); i++) {
             String[] h = headers.get(i);
-            header(h[0], h[1]);
+            buf.header(h[0], h[1]);
         }
-        header("X-VLLM-Factory-Backend-Index", Integer.toString(decoration.backend().id()));
-        header("X-VLLM-Factory-Affinity-State", decoration.affinity().text());
+        buf.header("X-VLLM-Factory-Backend-Index", Integer.toString(decoration.backend().id()));
+        buf.header("X-VLLM-Factory-Affinity-State", decoration.affinity().text());
         if (decoration.schemaSize() >= 0) {
-            header("X-VLLM-Factory-Schema-Size", Integer.toString(decoration.schemaSize()));
+            buf.header("X-VLLM-Factory-Schema-Size", Integer.toString(decoration.schemaSize()));
         }
         if (length >= 0) {
-            header("Content-Length", Long.toString(length));
+            buf.header("Content-Length", Long.toString(length));
         } else if (length == -1) {
-            header("Transfer-Encoding", "chunked");
+            buf.header("Transfer-Encoding", "chunked");
         }
         if (close) {
-            header("Connection", "close");
+            buf.header("Connection", "close");
         }
-        ascii("\r\n");
+        buf.text("\r\n");
     }
 
     private static boolean bodiless(int status) {
@@ -104,53 +102,26 @@ final class SocketResponse implements ClientResponse {
 
     private void statusLine(int status, String reason) {
         started = true;
-        ascii("HTTP/1.1 ");
-        ascii(Integer.toString(status));
-        ascii(" ");
-        ascii(reason);
-        ascii("\r\n");
-    }
-
-    private void header(String name, String value) {
-        ascii(name);
-        ascii(": ");
-        ascii(value);
-        ascii("\r\n");
-    }
-
-    private void ascii(String s) {
-        int len = s.length();
-        ensure(len);
-        for (int i = 0; i < len; i++) {
-            buf[pos++] = (byte) s.charAt(i);
-        }
-    }
-
-    private void ensure(int extra) {
-        if (pos + extra > buf.length) {
-            buf = Arrays.copyOf(buf, Math.max(Math.max(buf.length * 2, 1024), pos + extra));
-        }
-    }
-
-    private void append(byte[] b, int off, int len) {
-        ensure(len);
-        System.arraycopy(b, off, buf, pos, len);
-        pos += len;
+        buf.text("HTTP/1.1 ");
+        buf.text(Integer.toString(status));
+        buf.text(" ");
+        buf.text(reason);
+        buf.text("\r\n");
     }
 
     /** Writes what is buffered to the client, in one write. */
     private void flush() throws IOException {
-        if (pos == 0) {
+        if (buf.length() == 0) {
             return;
         }
         try {
-            writer.writeNow(BufferData.create(buf, 0, pos));
+            writer.writeNow(BufferData.create(buf.array(), 0, buf.length()));
         } catch (UncheckedIOException e) {
             throw e.getCause();
         } catch (RuntimeException e) {
             throw new IOException("writing to the client failed: " + e.getMessage(), e);
         } finally {
-            pos = 0;
+            buf.clear();
         }
     }
 
@@ -163,10 +134,10 @@ final class SocketResponse implements ClientResponse {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            if (pos + len > BUFFER) {
+            if (buf.length() + len > BUFFER) {
                 SocketResponse.this.flush();
             }
-            append(b, off, len);
+            buf.bytes(b, off, len);
         }
 
         @Override
@@ -192,13 +163,13 @@ final class SocketResponse implements ClientResponse {
             if (len == 0) {
                 return;
             }
-            if (pos + len + 16 > BUFFER) {
+            if (buf.length() + len + 16 > BUFFER) {
                 SocketResponse.this.flush();
             }
-            ascii(Integer.toHexString(len));
-            ascii("\r\n");
-            append(b, off, len);
-            ascii("\r\n");
+            buf.text(Integer.toHexString(len));
+            buf.text("\r\n");
+            buf.bytes(b, off, len);
+            buf.text("\r\n");
         }
 
         @Override
@@ -208,7 +179,7 @@ final class SocketResponse implements ClientResponse {
 
         @Override
         public void close() throws IOException {
-            ascii("0\r\n\r\n");
+            buf.text("0\r\n\r\n");
             SocketResponse.this.flush();
         }
     }

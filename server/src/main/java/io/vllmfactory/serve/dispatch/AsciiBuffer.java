@@ -1,0 +1,63 @@
+package io.vllmfactory.serve.dispatch;
+
+import java.util.Arrays;
+
+/**
+ * A growable byte buffer for HTTP heads: ISO-8859-1 text (one byte per char, no encoder) and raw
+ * bytes. Used to encode a request head for the backends and a response for the client.
+ */
+final class AsciiBuffer {
+    private byte[] buf;
+    private int count;
+
+    /** @param size initial capacity; 0 allocates on first use */
+    AsciiBuffer(int size) {
+        this.buf = new byte[size];
+    }
+
+    /** Appends {@code name: value} and CRLF. */
+    void header(String name, String value) {
+        text(name);
+        text(": ");
+        text(value);
+        text("\r\n");
+    }
+
+    void text(String s) {
+        int len = s.length();
+        ensure(len);
+        for (int i = 0; i < len; i++) {
+            buf[count++] = (byte) s.charAt(i);
+        }
+    }
+
+    void bytes(byte[] b, int off, int len) {
+        ensure(len);
+        System.arraycopy(b, off, buf, count, len);
+        count += len;
+    }
+
+    /** Makes room for {@code extra} more bytes at once. */
+    void ensure(int extra) {
+        if (count + extra > buf.length) {
+            buf = Arrays.copyOf(buf, Math.max(Math.max(buf.length * 2, 256), count + extra));
+        }
+    }
+
+    /** The backing array: valid up to {@link #length()}. */
+    byte[] array() {
+        return buf;
+    }
+
+    int length() {
+        return count;
+    }
+
+    void clear() {
+        count = 0;
+    }
+
+    byte[] toByteArray() {
+        return Arrays.copyOf(buf, count);
+    }
+}
