@@ -135,10 +135,10 @@ final class ProxyConnection implements ServerConnection {
         }
         int bodyLength = (int) Math.max(h.contentLength, 0);
         reader.skip(headLength);
-        byte[] body = bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength);
+        RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength));
         OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
-                ctx.isSecure(), RequestBody.of(body), h.contentLength >= 0);
-        return new Request(outbound, RequestBody.of(body), h.rawPath, h.close);
+                ctx.isSecure(), body, h.contentLength >= 0);
+        return new Request(outbound, body, h.rawPath, h.close);
     }
 
     /**

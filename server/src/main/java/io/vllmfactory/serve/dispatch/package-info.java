@@ -1,7 +1,11 @@
 /**
  * The dispatcher: the public endpoint that spreads requests over N model-server backends.
  *
- * <p>{@link io.vllmfactory.serve.dispatch.Dispatcher} is the Helidon handler; it asks the
+ * <p>The public listener's connections are served by the package-private {@code ProxyConnection}
+ * (installed by {@link io.vllmfactory.serve.dispatch.ProxyConnectionSelector}): plain requests are
+ * parsed from the connection's bytes and answered through {@code SocketResponse}; a connection whose
+ * request needs more goes to Helidon's HTTP/1 and so to the same
+ * {@link io.vllmfactory.serve.dispatch.Dispatcher}, also a Helidon handler. Either way it asks the
  * {@link io.vllmfactory.serve.dispatch.BackendPool} for a backend with a free slot (requests wait
  * there in arrival order and are bound late, to whichever backend frees a slot first), then the
  * package-private {@code Relay} exchanges the request over a pooled HTTP/1.1 connection and streams
