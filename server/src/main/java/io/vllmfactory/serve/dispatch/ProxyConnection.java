@@ -72,7 +72,6 @@ final class ProxyConnection implements ServerConnection {
                     }
                     return;
                 }
-                lastRequest = System.nanoTime();
                 SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running);
                 dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
                         request.rawPath);
@@ -122,6 +121,9 @@ final class ProxyConnection implements ServerConnection {
      */
     private Request readRequest() {
         int headLength = headLength();
+        // A request has begun: from here on the connection is busy, not idle (as in Helidon's HTTP/1).
+        waiting = false;
+        lastRequest = System.nanoTime();
         if (headLength < 0) {
             return null;
         }
