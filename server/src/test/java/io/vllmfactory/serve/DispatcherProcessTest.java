@@ -23,6 +23,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 
 /** The dispatcher as its own process, the way systemd runs it. */
@@ -67,6 +68,20 @@ class DispatcherProcessTest {
                         () -> Clients.pooling(port, Clients.gliner("slow", "x"), 1500));
                 Poll.until(Duration.ofSeconds(10), "the slow request reached the backend", () -> inFlight(sim) == 1);
                 sidecar.destroy(); // SIGTERM
+                // While it drains, new requests are refused with a problem that asks the client to go.
+                RawHttp.Response[] refused = new RawHttp.Response[1];
+                Poll.until(Duration.ofSeconds(10), "a new request is refused while draining", () -> {
+                    try (RawHttp http = new RawHttp(port)) {
+                        http.send("POST /pooling HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", null);
+                        refused[0] = http.read();
+                        return refused[0].status() == 503;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+                assertThat(refused[0].header("connection"), is("close"));
+                assertThat(refused[0].header("content-type"), is("application/problem+json"));
+                assertThat(refused[0].text(), containsString("\"shutting down\""));
                 assertThat(slow.get().statusCode(), is(200));
                 assertThat("exited in time", sidecar.waitFor(20, TimeUnit.SECONDS), is(true));
                 assertThat("exit status; log: " + read(log), sidecar.exitValue(), is(0));
