@@ -49,6 +49,40 @@ class DispatcherAdmissionTest {
     }
 
     @Test
+    void aClientThatLeavesWhileWaitingGivesUpItsPlace() throws Exception {
+        try (SimulatorProcess sim = SimulatorProcess.start();
+             Sidecar sidecar = TestSidecars.start(List.of(sim), "--max-batch-size", "1");
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<HttpResponse<String>> blocker =
+                    clients.submit(() -> Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 3000));
+            Poll.until(Duration.ofSeconds(10), "the blocker holds the only slot",
+                    () -> sidecar.dispatcher().pool().backends().getFirst().inFlight() == 1);
+            String body = Clients.gliner("gone", "y");
+            try (RawHttp leaver = new RawHttp(sidecar.port())) {
+                leaver.send("POST /pooling HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: " + body.length() + "\r\n\r\n" + body, null);
+                Poll.until(Duration.ofSeconds(10), "the second request waits",
+                        () -> sidecar.dispatcher().pool().waiting() == 1);
+            } // the client closes its connection while its request waits
+            Poll.until(Duration.ofSeconds(10), "the departed client's request left the line",
+                    () -> sidecar.dispatcher().pool().waiting() == 0);
+            assertThat("the blocker is still being served", blocker.isDone(), is(false));
+            assertThat(blocker.get().statusCode(), is(200));
+            assertThat(Clients.pooling(sidecar.port(), Clients.gliner("next", "y"), 0).statusCode(), is(200));
+            // The simulator counts a request once it has answered: wait until none is open.
+            Poll.until(Duration.ofSeconds(10), "the backend finished its requests", () -> {
+                try {
+                    return sim.stats().get("inFlight").asInt() == 0;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            assertThat("only the blocker and the next request reached the backend",
+                    sim.stats().get("served").asInt(), is(2));
+        }
+    }
+
+    @Test
     void queuedRequestsAreServedInArrivalOrder() throws Exception {
         try (SimulatorProcess sim = SimulatorProcess.start();
              Sidecar sidecar = TestSidecars.start(List.of(sim), "--max-batch-size", "1");

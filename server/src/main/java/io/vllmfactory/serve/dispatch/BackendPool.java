@@ -153,6 +153,30 @@ public final class BackendPool {
      */
     public Backend acquire(Backend preferred, List<Backend> exclude, boolean retry, long timeoutNanos,
                            long unavailableNanos) throws InterruptedException {
+        return acquire(preferred, exclude, retry, timeoutNanos, unavailableNanos, null);
+    }
+
+    /**
+     * Lets a request that waits in line learn that its client went away, so that it gives up its
+     * place instead of taking a slot for nobody.
+     */
+    public interface ClientWatch {
+        /**
+         * Called on the waiting thread when the request joins the line (again for a retry that
+         * waits); running {@code leave} from any thread takes the request out of the line, and its
+         * {@code acquire} throws.
+         */
+        void waiting(Runnable leave);
+    }
+
+    /**
+     * As {@link #acquire(Backend, List, boolean, long, long)}, and a request that has to wait leaves
+     * the line when {@code watch} says its client is gone.
+     *
+     * @param watch told when the request starts waiting, or null
+     */
+    Backend acquire(Backend preferred, List<Backend> exclude, boolean retry, long timeoutNanos,
+                    long unavailableNanos, ClientWatch watch) throws InterruptedException {
         if (waiting == 0) {
             Backend b = tryChoose(preferred, exclude);
             if (b != null) {
@@ -175,6 +199,12 @@ public final class BackendPool {
         } finally {
             lock.unlock();
         }
+        if (watch != null) {
+            watch.waiting(() -> {
+                w.left = true;
+                LockSupport.unpark(w.thread);
+            });
+        }
         return await(w, timeoutNanos, unavailableNanos);
     }
 
@@ -194,6 +224,10 @@ public final class BackendPool {
             if (Thread.interrupted()) {
                 cancel(w);
                 throw new InterruptedException("server stopping while the request waited");
+            }
+            if (w.left) {
+                cancel(w);
+                throw new ClientAbortException("the client closed its connection while the request waited");
             }
             long now = System.nanoTime();
             if (now - deadline >= 0) {
@@ -334,6 +368,7 @@ public final class BackendPool {
         final Backend preferred;
         final List<Backend> exclude;
         volatile Backend granted;
+        volatile boolean left;
 
         Waiter(Thread thread, Backend preferred, List<Backend> exclude) {
             this.thread = thread;

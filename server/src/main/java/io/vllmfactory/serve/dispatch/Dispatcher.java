@@ -176,7 +176,7 @@ public final class Dispatcher implements Handler {
         serve(limit -> {
             RequestBody body = RequestBody.read(req, limit, config.maxBodySize());
             return new Incoming(OutboundRequest.from(req, body), body);
-        }, new HelidonResponse(res), req.prologue().uriPath().rawPath());
+        }, new HelidonResponse(res), req.prologue().uriPath().rawPath(), null);
         // The client usually sends its next request as soon as it has this answer: yielding before
         // the server reads it again saves the same park-and-wake as in Relay.
         Thread.yield();
@@ -195,13 +195,14 @@ public final class Dispatcher implements Handler {
     /**
      * Forwards one client request and answers it, with a problem when no backend could.
      *
+     * @param watch  tells a request waiting in line that its client left, or null when the caller cannot
      * @throws RuntimeException when the client cannot be answered any more (gone, or it has part
      *                          of an answer): the caller closes its connection
      */
-    void serve(RequestReader reader, ClientResponse res, String path) {
+    void serve(RequestReader reader, ClientResponse res, String path, BackendPool.ClientWatch watch) {
         active.incrementAndGet();
         try {
-            proxy(reader, res);
+            proxy(reader, res, watch);
         } catch (RuntimeException | UpstreamFailure e) {
             failed.increment();
             if (!Problems.send(res, e, path)) {
@@ -216,7 +217,8 @@ public final class Dispatcher implements Handler {
         }
     }
 
-    private void proxy(RequestReader reader, ClientResponse res) throws UpstreamFailure, InterruptedException {
+    private void proxy(RequestReader reader, ClientResponse res, BackendPool.ClientWatch watch)
+            throws UpstreamFailure, InterruptedException {
         if (draining) {
             throw new DrainingException();
         }
@@ -232,7 +234,7 @@ public final class Dispatcher implements Handler {
         Backend pinned = key != null ? affinity.get(key) : null;
         List<Backend> tried = null;
         while (true) {
-            Backend backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos);
+            Backend backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos, watch);
             try {
                 AffinityState state = AffinityState.of(key != null, pinned, backend);
                 relay.exchange(backend, out, body, res, new ResponseDecoration(backend, state, schemaSize));

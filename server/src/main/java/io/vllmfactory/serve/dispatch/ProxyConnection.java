@@ -42,6 +42,10 @@ final class ProxyConnection implements ServerConnection {
     private volatile boolean running = true;
     private volatile boolean waiting;
     private volatile long lastRequest = System.nanoTime();
+    /** Reads the client's next bytes while a request waits in line, to notice a client that left. */
+    private Thread watcher;
+    private volatile boolean clientGone;
+    private volatile Runnable leaveLine;
 
     ProxyConnection(ConnectionContext ctx, Dispatcher dispatcher, ServerConnectionSelector general) {
         this.ctx = ctx;
@@ -52,7 +56,7 @@ final class ProxyConnection implements ServerConnection {
     }
 
     @Override
-    public void handle(Limit limit) throws InterruptedException {
+    public void handle(Limit limit) {
         thread = Thread.currentThread();
         try {
             while (running) {
@@ -73,8 +77,12 @@ final class ProxyConnection implements ServerConnection {
                     return;
                 }
                 SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running);
-                dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
-                        request.rawPath);
+                try {
+                    dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
+                            request.rawPath, this::watchWhileWaiting);
+                } finally {
+                    leaveLine = null;
+                }
                 lastRequest = System.nanoTime();
                 if (res.close()) {
                     return;
@@ -84,10 +92,21 @@ final class ProxyConnection implements ServerConnection {
             }
         } catch (RuntimeException e) {
             // The client is gone, sent a truncated request, or has part of an answer: close its connection.
+        } catch (InterruptedException e) {
+            // Interrupted while waiting for the next request: the server stops or the connection idled out.
+            Thread.currentThread().interrupt();
         } finally {
             if (delegate == null) {
-                ctx.serverSocket().close();
+                closeQuietly();
             }
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            ctx.serverSocket().close();
+        } catch (RuntimeException e) {
+            // closed already (an interrupted read closes the channel): nothing left to release
         }
     }
 
@@ -111,6 +130,44 @@ final class ProxyConnection implements ServerConnection {
         }
     }
 
+    /**
+     * Called when the current request has to wait in line: a second virtual thread does the read
+     * this connection would do next anyway, so a client that closes its connection is noticed and
+     * its request leaves the line (HAProxy's {@code abortonclose}). Bytes it reads (a next request)
+     * stay in the connection's reader for {@link #readRequest}, which joins it first. Not when a
+     * pipelined request is buffered already: the client may wait for this answer before sending more.
+     */
+    private void watchWhileWaiting(Runnable leave) {
+        leaveLine = leave;
+        if (watcher != null || reader.available() > 0) {
+            return;
+        }
+        watcher = Thread.ofVirtual().name("client-watch").start(() -> {
+            try {
+                reader.pullData();
+            } catch (RuntimeException e) { // end of stream or a broken connection
+                clientGone = true;
+                Runnable l = leaveLine;
+                if (l != null) {
+                    l.run();
+                }
+            }
+        });
+    }
+
+    /** Waits for the watcher (if a request waited) to hand back the reader; throws if the client left. */
+    private void joinWatcher() throws InterruptedException {
+        Thread w = watcher;
+        if (w == null) {
+            return;
+        }
+        w.join();
+        watcher = null;
+        if (clientGone) {
+            throw new ClientAbortException("the client closed its connection");
+        }
+    }
+
     /** A request taken by the fast path. */
     private record Request(OutboundRequest outbound, RequestBody body, String rawPath, boolean close) {
     }
@@ -119,7 +176,8 @@ final class ProxyConnection implements ServerConnection {
      * Reads the next request when the fast path takes it; null, with nothing consumed, when it does
      * not. Throws when the client closes the connection.
      */
-    private Request readRequest() {
+    private Request readRequest() throws InterruptedException {
+        joinWatcher();
         int headLength = headLength();
         // A request has begun: from here on the connection is busy, not idle (as in Helidon's HTTP/1).
         waiting = false;
