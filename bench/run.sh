@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark: our dispatcher vs HAProxy vs a direct hit, all in front of local nginx
-# backends, driven by wrk with the same load in the same run. Loopback only.
+# Benchmark: our dispatcher vs HAProxy vs a direct hit (and optionally a second "baseline"
+# dispatcher build), all in front of local nginx backends, driven by wrk with the same load
+# in the same run. Loopback only.
 # Run by hand (not in CI):   bash bench/run.sh        (see bench/README.md for knobs)
 set -euo pipefail
 
@@ -21,6 +22,7 @@ TARGETS=${TARGETS:-"direct haproxy dispatcher"}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-60} # seconds to wait for the dispatcher's /health
 COOLDOWN=${COOLDOWN:-1}               # seconds of idle between wrk runs
 DISPATCHER_CMD=${DISPATCHER_CMD:-"$ROOT/bin/vllm-factory-serve"}
+BASELINE_CMD=${BASELINE_CMD:-}        # a second dispatcher build to compare against ("baseline" target)
 RESULTS_DIR=${RESULTS_DIR:-"$BENCH_DIR/results"}
 KEEP_TMP=${KEEP_TMP:-0}
 # Verdict thresholds: dispatcher req/s >= RPS_MIN x haproxy, dispatcher p99 <= P99_MAX x haproxy.
@@ -36,8 +38,13 @@ for v in ROUNDS CONNECTIONS THREADS MAX_BATCH BACKENDS NGINX_WORKERS STARTUP_TIM
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 for t in $TARGETS; do
-  case $t in direct|haproxy|dispatcher) ;; *) die "unknown target '$t' in TARGETS (direct haproxy dispatcher)";; esac
+  case $t in direct|haproxy|dispatcher|baseline) ;; *) die "unknown target '$t' in TARGETS (direct haproxy dispatcher baseline)";; esac
 done
+if [ -n "${BASELINE_CMD// /}" ]; then
+  [[ " $TARGETS " == *" baseline "* ]] || TARGETS="$TARGETS baseline"
+elif [[ " $TARGETS " == *" baseline "* ]]; then
+  die "TARGETS lists 'baseline' but BASELINE_CMD is empty (set BASELINE_CMD to the other build's launcher)"
+fi
 
 # ---- tools ----------------------------------------------------------------------------
 need_install=()
@@ -72,7 +79,7 @@ stop_pid() { # pid: TERM its process group (and itself), wait up to 5 s, then KI
 cleanup() {
   local rc=$? name
   trap - EXIT INT TERM
-  for name in dispatcher haproxy nginx; do
+  for name in baseline dispatcher haproxy nginx; do
     [ -n "${SVC_PID[$name]:-}" ] && stop_pid "${SVC_PID[$name]}"
   done
   if [ "$KEEP_TMP" = 1 ]; then log "kept temp dir $TMP"; else rm -rf "$TMP"; fi
@@ -228,40 +235,49 @@ if want haproxy; then
   fi
 fi
 
-# ---- dispatcher -------------------------------------------------------------------------------
-DISP_LOG="$TMP/dispatcher.log"
-if want dispatcher; then
-  read -r DISP_PORT <<<"$(free_ports 1)"
-  disp_flags=()
-  for p in "${BACKEND_PORTS[@]}"; do disp_flags+=(--backend-url "http://$HOST:$p"); done
-  disp_flags+=(--host "$HOST" --port "$DISP_PORT" --max-batch-size "$MAX_BATCH")
-  first_word=${DISPATCHER_CMD%% *}
-  if [ -z "${DISPATCHER_CMD// /}" ]; then
-    SKIPPED[dispatcher]="DISPATCHER_CMD is empty"
+# ---- dispatcher (and baseline) ----------------------------------------------------------------------
+declare -A PORT=() SVC_LOG=()   # dispatcher/baseline -> its port, its log file
+
+# start_dispatcher NAME CMD: start one dispatcher build (CMD is a shell command line, run from the
+# repo root, the flags are appended) on a free port. Up = GET /health 200 within STARTUP_TIMEOUT,
+# then POST /pooling 200. Sets URL[NAME], or SKIPPED[NAME] (and stops it) if it did not come up.
+start_dispatcher() {
+  local name=$1 cmd=$2 port logf first_word code p flags=()
+  read -r port <<<"$(free_ports 1)"
+  logf="$TMP/$name.log"
+  PORT[$name]=$port; SVC_LOG[$name]=$logf
+  for p in "${BACKEND_PORTS[@]}"; do flags+=(--backend-url "http://$HOST:$p"); done
+  flags+=(--host "$HOST" --port "$port" --max-batch-size "$MAX_BATCH")
+  first_word=${cmd%% *}
+  if [ -z "${cmd// /}" ]; then
+    SKIPPED[$name]="${name^^}_CMD is empty"
+    return 0
   elif [[ $first_word == */* && ! -x $first_word ]] || { [[ $first_word != */* ]] && ! command -v "$first_word" >/dev/null 2>&1; }; then
-    SKIPPED[dispatcher]="launcher '$first_word' not found or not executable"
+    SKIPPED[$name]="launcher '$first_word' not found or not executable"
+    return 0
+  fi
+  log "$name: starting '$cmd ${flags[*]}' (JAVA_OPTS='${JAVA_OPTS:-}')"
+  start_svc "$name" "$logf" bash -c "cd \"\$0\" && exec $cmd \"\$@\"" "$ROOT" "${flags[@]}"
+  if ! wait_http_200 "$name" GET "http://$HOST:$port/health" "$STARTUP_TIMEOUT"; then
+    SKIPPED[$name]="did not come up: $WAIT_FAIL"
   else
-    log "dispatcher: starting '$DISPATCHER_CMD ${disp_flags[*]}' (JAVA_OPTS='${JAVA_OPTS:-}')"
-    # DISPATCHER_CMD is a shell command line (may carry its own args); the flags are appended.
-    start_svc dispatcher "$DISP_LOG" bash -c "cd \"\$0\" && exec $DISPATCHER_CMD \"\$@\"" "$ROOT" "${disp_flags[@]}"
-    if ! wait_http_200 dispatcher GET "http://$HOST:$DISP_PORT/health" "$STARTUP_TIMEOUT"; then
-      SKIPPED[dispatcher]="did not come up: $WAIT_FAIL"
+    code=$(http_code POST "http://$HOST:$port/pooling")
+    if [ "$code" = 200 ]; then
+      URL[$name]="http://$HOST:$port/pooling"
+      log "$name up on port $port"
     else
-      code=$(http_code POST "http://$HOST:$DISP_PORT/pooling")
-      if [ "$code" = 200 ]; then
-        URL[dispatcher]="http://$HOST:$DISP_PORT/pooling"
-        log "dispatcher up on port $DISP_PORT"
-      else
-        SKIPPED[dispatcher]="up, but POST /pooling through it returned HTTP $code"
-      fi
-    fi
-    if [ -n "${SKIPPED[dispatcher]:-}" ]; then
-      log "dispatcher log (last 20 lines):"
-      tail -n 20 "$DISP_LOG" 2>/dev/null | sed 's/^/    | /' >&2 || true
-      stop_pid "${SVC_PID[dispatcher]}"; unset 'SVC_PID[dispatcher]'
+      SKIPPED[$name]="up, but POST /pooling through it returned HTTP $code"
     fi
   fi
-fi
+  if [ -n "${SKIPPED[$name]:-}" ]; then
+    log "$name log (last 20 lines):"
+    tail -n 20 "$logf" 2>/dev/null | sed 's/^/    | /' >&2 || true
+    stop_pid "${SVC_PID[$name]}"; unset "SVC_PID[$name]"
+  fi
+}
+
+if want dispatcher; then start_dispatcher dispatcher "$DISPATCHER_CMD"; fi
+if want baseline; then start_dispatcher baseline "$BASELINE_CMD"; fi
 
 ACTIVE=()
 for t in $TARGETS; do
@@ -282,8 +298,46 @@ to_ms() { # "1.23ms" | "456.00us" | "1.02s" | "1.50m" -> ms
 }
 
 RAW="$TMP/raw"; mkdir -p "$RAW"
-ROWS="$TMP/rows.tsv"   # target round rps p50_ms p99_ms requests non2xx sockerr
+ROWS="$TMP/rows.tsv"   # target round rps p50_ms p99_ms requests non2xx sockerr cpu_us
 : >"$ROWS"
+
+# ---- server CPU time per request ------------------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+java_pid() { # NAME (dispatcher|baseline) -> pid of its java process (the one listening on its port)
+  local name=$1 pid
+  pid=$(ss -Hltnp "sport = :${PORT[$name]}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true)
+  if [ -z "$pid" ]; then # fall back: a java process in its session (setsid)
+    pid=$(ps -o pid=,comm= -s "${SVC_PID[$name]}" 2>/dev/null | awk '$2 == "java" {print $1; exit}' || true)
+  fi
+  echo "${pid:-${SVC_PID[$name]}}"
+}
+
+server_pids() { # TARGET -> the pid(s) whose CPU time is the server side of that target
+  case $1 in
+    direct)  ps -o pid= -s "${SVC_PID[nginx]}" 2>/dev/null || true ;;  # nginx master + workers (own session)
+    haproxy) echo "${SVC_PID[haproxy]:-}" ;;
+    dispatcher|baseline) java_pid "$1" ;;
+  esac
+}
+
+cpu_ticks() { # PID... -> utime+stime (fields 14, 15 of /proc/PID/stat) summed, in clock ticks; 1 if any is unreadable
+  local pid stat total=0 fld
+  (($#)) || return 1
+  for pid in "$@"; do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    read -r -a fld <<<"${stat##*) }"   # fields from 3 on (comm, field 2, may hold spaces): 14 -> [11]
+    [[ ${fld[11]:-} =~ ^[0-9]+$ && ${fld[12]:-} =~ ^[0-9]+$ ]] || return 1
+    total=$((total + fld[11] + fld[12]))
+  done
+  echo "$total"
+}
+
+cpu_us_per_req() { # TICKS_BEFORE TICKS_AFTER REQUESTS -> microseconds of CPU per request, or nan
+  awk -v a="$1" -v b="$2" -v n="$3" -v hz="$CLK_TCK" 'BEGIN {
+    if (a !~ /^[0-9]+$/ || b !~ /^[0-9]+$/ || n !~ /^[0-9]+$/ || n == 0 || b < a) print "nan"
+    else printf "%.2f\n", (b - a) / hz * 1e6 / n }'
+}
 
 declare -A BROKEN=()  # target -> why it was dropped mid-run
 run_wrk() { # TARGET DURATION OUTFILE LABEL: 1 (and BROKEN[TARGET] set) if wrk failed or the target died
@@ -328,62 +382,78 @@ for ((r = 1; r <= ROUNDS; r++)); do
     t=${ACTIVE[$(((k + r - 1) % n))]}   # rotate the order each round to spread drift
     [ -n "${BROKEN[$t]:-}" ] && continue
     f="$RAW/round$r-$t.txt"
+    read -r -a pids <<<"$(server_pids "$t" | xargs)"
+    ticks0=$(cpu_ticks "${pids[@]}" || true)
     if ! run_wrk "$t" "$DURATION" "$f" "round $r"; then sleep "$COOLDOWN"; continue; fi
+    ticks1=$(cpu_ticks "${pids[@]}" || true)
     read -r rps p50 p99 reqs non2xx sockerr <<<"$(parse_wrk "$f")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$r" "$rps" "$p50" "$p99" "$reqs" "$non2xx" "$sockerr" >>"$ROWS"
-    log "$(printf 'round %d %-10s %10.0f req/s  p50 %8.3f ms  p99 %8.3f ms  non2xx %s  sock-err %s' \
-      "$r" "$t" "$rps" "$p50" "$p99" "$non2xx" "$sockerr")"
+    cpu_us=$(cpu_us_per_req "$ticks0" "$ticks1" "$reqs")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$r" "$rps" "$p50" "$p99" "$reqs" "$non2xx" "$sockerr" "$cpu_us" >>"$ROWS"
+    log "$(printf 'round %d %-10s %10.0f req/s  p50 %8.3f ms  p99 %8.3f ms  cpu %7.2f us/req  non2xx %s  sock-err %s' \
+      "$r" "$t" "$rps" "$p50" "$p99" "$cpu_us" "$non2xx" "$sockerr")"
     sleep "$COOLDOWN"
   done
 done
 
-# ---- dispatcher peak RSS (before it is stopped) -----------------------------------------------
-DISP_RSS=""
-if [ -n "${URL[dispatcher]:-}" ] && [ -z "${BROKEN[dispatcher]:-}" ]; then
-  java_pid=$(ss -Hltnp "sport = :$DISP_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true)
-  if [ -z "$java_pid" ]; then # fall back: a java process in the dispatcher's session (setsid)
-    java_pid=$(ps -o pid=,comm= -s "${SVC_PID[dispatcher]}" 2>/dev/null | awk '$2 == "java" {print $1; exit}' || true)
-  fi
-  [ -n "$java_pid" ] || java_pid=${SVC_PID[dispatcher]}
-  if [ -r "/proc/$java_pid/status" ]; then
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$java_pid/status")
-    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$java_pid/status")
-    comm=$(cat "/proc/$java_pid/comm" 2>/dev/null || echo '?')
-    DISP_RSS=$(awk -v h="$hwm" -v r="$rss" -v p="$java_pid" -v c="$comm" \
+# ---- dispatcher/baseline peak RSS (before they are stopped) ---------------------------------------
+declare -A RSS=()   # dispatcher/baseline -> its RSS line
+rss_report() { # NAME: RSS[NAME] = peak and current RSS of its java process, if it was measured
+  local name=$1 pid hwm rss comm
+  if [ -z "${URL[$name]:-}" ] || [ -n "${BROKEN[$name]:-}" ]; then return 0; fi
+  pid=$(java_pid "$name")
+  if [ -r "/proc/$pid/status" ]; then
+    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null || echo '?')
+    RSS[$name]=$(awk -v h="$hwm" -v r="$rss" -v p="$pid" -v c="$comm" \
       'BEGIN { printf "peak RSS (VmHWM) %.1f MiB, current RSS %.1f MiB  [pid %s, %s]", h / 1024, r / 1024, p, c }')
   else
-    DISP_RSS="unavailable (no /proc/$java_pid/status)"
+    RSS[$name]="unavailable (no /proc/$pid/status)"
   fi
-fi
+}
+rss_report dispatcher
+rss_report baseline
 
 # ---- summary ------------------------------------------------------------------------------------
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median() { # ignores "nan" values; "nan" if none is left
+  sort -g | awk '$1 != "nan" { a[++n] = $1 } END { if (n == 0) print "nan"; else if (n % 2) print a[(n + 1) / 2]; else printf "%.3f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
+}
 col() { awk -F'\t' -v t="$1" -v c="$2" '$1 == t { print $c }' "$ROWS"; }
 sumcol() { awk -F'\t' -v t="$1" -v c="$2" '$1 == t { s += $c } END { print s + 0 }' "$ROWS"; }
 
-declare -A MED_RPS=() MED_P50=() MED_P99=() ERRS=()
+git_desc() { # DIR -> short HEAD of the git tree holding DIR (+ " (dirty)"), or "no commit"
+  local rev
+  rev=$(git -C "$1" rev-parse --short HEAD 2>/dev/null) || { echo 'no commit'; return 0; }
+  if git -C "$1" diff --quiet 2>/dev/null; then echo "$rev"; else echo "$rev (dirty)"; fi
+}
+
+declare -A MED_RPS=() MED_P50=() MED_P99=() MED_CPU=() ERRS=()
 SUMMARY="$TMP/summary.txt"
 {
   echo "vllm-factory-serve benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  host $(hostname)  $(nproc) cores"
-  echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
+  echo "git: $(git_desc "$ROOT")"
   echo "load: wrk -t$THREADS -c$CONNECTIONS --latency, POST /pooling, $BODY_BYTES-byte JSON body; warm-up $WARMUP/target; $ROUNDS round(s) x $DURATION"
   echo "backends: $BACKENDS nginx server blocks ($NGINX_WORKERS worker(s)), fixed ~200-byte JSON; max-batch $MAX_BATCH"
   echo "JAVA_OPTS='${JAVA_OPTS:-}'  DISPATCHER_CMD='$DISPATCHER_CMD'"
+  if [ -n "${BASELINE_CMD// /}" ]; then
+    echo "BASELINE_CMD='$BASELINE_CMD'  baseline git: $(git_desc "$(dirname -- "${BASELINE_CMD%% *}")")"
+  fi
   echo
   echo "per round:"
-  printf '  %-10s %5s %12s %10s %10s %10s %8s %8s\n' target round req/s p50_ms p99_ms requests non2xx sockerr
-  sort -t$'\t' -k2,2n -k1,1 "$ROWS" | while IFS=$'\t' read -r t r rps p50 p99 reqs non2xx sockerr; do
-    printf '  %-10s %5s %12.0f %10.3f %10.3f %10s %8s %8s\n' "$t" "$r" "$rps" "$p50" "$p99" "$reqs" "$non2xx" "$sockerr"
+  printf '  %-10s %5s %12s %10s %10s %10s %10s %8s %8s\n' target round req/s p50_ms p99_ms cpu_us requests non2xx sockerr
+  sort -t$'\t' -k2,2n -k1,1 "$ROWS" | while IFS=$'\t' read -r t r rps p50 p99 reqs non2xx sockerr cpu_us; do
+    printf '  %-10s %5s %12.0f %10.3f %10.3f %10.2f %10s %8s %8s\n' "$t" "$r" "$rps" "$p50" "$p99" "$cpu_us" "$reqs" "$non2xx" "$sockerr"
   done
   echo
   echo "median over $ROUNDS round(s):"
-  printf '  %-10s %12s %10s %10s %12s\n' target req/s p50_ms p99_ms errors
+  printf '  %-10s %12s %10s %10s %10s %12s\n' target req/s p50_ms p99_ms cpu_us errors
   for t in $TARGETS; do
     if [ -z "${URL[$t]:-}" ]; then printf '  %-10s SKIPPED: %s\n' "$t" "${SKIPPED[$t]:-not available}"; continue; fi
     if [ -z "$(col "$t" 3)" ]; then printf '  %-10s no completed round: %s\n' "$t" "${BROKEN[$t]:-?}"; continue; fi
     MED_RPS[$t]=$(col "$t" 3 | median); MED_P50[$t]=$(col "$t" 4 | median); MED_P99[$t]=$(col "$t" 5 | median)
+    MED_CPU[$t]=$(col "$t" 9 | median)
     ERRS[$t]=$(( $(sumcol "$t" 7) + $(sumcol "$t" 8) ))
-    printf '  %-10s %12.0f %10.3f %10.3f %12s\n' "$t" "${MED_RPS[$t]}" "${MED_P50[$t]}" "${MED_P99[$t]}" "${ERRS[$t]}"
+    printf '  %-10s %12.0f %10.3f %10.3f %10.2f %12s\n' "$t" "${MED_RPS[$t]}" "${MED_P50[$t]}" "${MED_P99[$t]}" "${MED_CPU[$t]}" "${ERRS[$t]}"
   done
   for t in $TARGETS; do
     if [ -n "${BROKEN[$t]:-}" ]; then echo "  WARNING: $t: ${BROKEN[$t]}"; fi
@@ -392,7 +462,16 @@ SUMMARY="$TMP/summary.txt"
     fi
   done
   echo
-  if [ -n "$DISP_RSS" ]; then echo "dispatcher $DISP_RSS"; echo; fi
+  for t in dispatcher baseline; do
+    if [ -n "${RSS[$t]:-}" ]; then echo "$t ${RSS[$t]}"; fi
+  done
+  if [ -n "${RSS[dispatcher]:-}${RSS[baseline]:-}" ]; then echo; fi
+  if [ -n "${MED_RPS[dispatcher]:-}" ] && [ -n "${MED_RPS[baseline]:-}" ]; then
+    awk -v dr="${MED_RPS[dispatcher]}" -v br="${MED_RPS[baseline]}" -v dp="${MED_P99[dispatcher]}" -v bp="${MED_P99[baseline]}" \
+        -v dc="${MED_CPU[dispatcher]}" -v bc="${MED_CPU[baseline]}" '
+      function ratio(a, b) { return (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) ? sprintf("%.3fx", a / b) : "nan" }
+      BEGIN { printf "dispatcher/baseline: req/s %s, p99 %s, cpu/req %s\n", ratio(dr, br), ratio(dp, bp), ratio(dc, bc) }'
+  fi
   if [ -n "${MED_RPS[dispatcher]:-}" ] && [ -n "${MED_RPS[haproxy]:-}" ]; then
     awk -v dr="${MED_RPS[dispatcher]}" -v hr="${MED_RPS[haproxy]}" -v dp="${MED_P99[dispatcher]}" -v hp="${MED_P99[haproxy]}" \
         -v de="${ERRS[dispatcher]}" -v died="${BROKEN[dispatcher]:-}" -v rmin="$RPS_MIN" -v pmax="$P99_MAX" 'BEGIN {
@@ -421,7 +500,9 @@ cat "$SUMMARY"
 mkdir -p "$RESULTS_DIR"
 cp "$SUMMARY" "$RESULTS_DIR/latest.txt"
 rm -rf "$RESULTS_DIR/latest-raw"; cp -r "$RAW" "$RESULTS_DIR/latest-raw"
-[ -s "$DISP_LOG" ] && cp "$DISP_LOG" "$RESULTS_DIR/latest-raw/dispatcher.log"
+for t in dispatcher baseline; do
+  if [ -s "${SVC_LOG[$t]:-}" ]; then cp "${SVC_LOG[$t]}" "$RESULTS_DIR/latest-raw/$t.log"; fi
+done
 log "summary written to ${RESULTS_DIR#"$ROOT"/}/latest.txt (raw wrk output in ${RESULTS_DIR#"$ROOT"/}/latest-raw/)"
 
 case $(tail -n1 "$SUMMARY") in
