@@ -6,7 +6,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.List;
 
@@ -112,19 +112,33 @@ class DispatcherFastPathTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {
-            "GET /sim/echo HTTP/1.1\nHost: x\n\n",
-            "GET /sim/echo HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
-            "GET /sim/echo HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
-            "POST /sim/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-            "GET /sim/echo HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "GET /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nHost: y\\r\\n\\r\\n | more than one Host header",
+            "GET /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nX-A: 1\\r\\n folded\\r\\n\\r\\n | obsolete line folding",
+            "POST /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1\\r\\nContent-Length: 2\\r\\n\\r\\nab | more than one Content-Length",
+            "GET /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nBad Name: 1\\r\\n\\r\\n | not 'name: value'",
     })
-    void refusesMalformedRequestsWithoutForwardingThem(String request) throws Exception {
+    void answersAMalformedRequestWithAProblemAndClosesWithoutForwardingIt(String request, String why)
+            throws Exception {
         try (RawHttp http = new RawHttp(sidecar.port())) {
-            http.send(request, null);
+            http.send(request.translateEscapes(), null);
             RawHttp.Response r = http.read();
             assertThat(r.status(), is(400));
+            assertThat(r.header("content-type"), is("application/problem+json"));
+            assertThat(r.header("connection"), is("close"));
+            assertThat(JSON.readTree(r.body()).get("detail").asText(), containsString(why));
             // A relayed answer names its backend; this one comes from the dispatcher itself.
+            assertThat(r.header("x-vllm-factory-backend-index"), nullValue());
+            assertThat("the server closed its end", http.input().read(), is(-1));
+        }
+    }
+
+    @Test
+    void leavesBareLineFeedsToHelidonWhichRefusesThem() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send("GET /sim/echo HTTP/1.1\nHost: x\n\n", null);
+            RawHttp.Response r = http.read();
+            assertThat(r.status(), is(400));
             assertThat(r.header("x-vllm-factory-backend-index"), nullValue());
         }
         try (RawHttp http = new RawHttp(sidecar.port())) {

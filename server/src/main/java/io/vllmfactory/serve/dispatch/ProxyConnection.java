@@ -6,6 +6,7 @@ import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.spi.ServerConnection;
 import io.helidon.webserver.spi.ServerConnectionSelector;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,11 @@ final class ProxyConnection implements ServerConnection {
                     return;
                 }
                 SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running);
+                if (request.malformed != null) {
+                    // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
+                    res.problem(new Problems.Problem(400, "malformed request", request.malformed, null, null, true));
+                    return;
+                }
                 try {
                     dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
                             request.rawPath, this::watchWhileWaiting);
@@ -92,6 +98,8 @@ final class ProxyConnection implements ServerConnection {
             }
         } catch (RuntimeException e) {
             // The client is gone, sent a truncated request, or has part of an answer: close its connection.
+        } catch (IOException e) {
+            // Writing to the client failed: it is gone.
         } catch (InterruptedException e) {
             // Interrupted while waiting for the next request: the server stops or the connection idled out.
             Thread.currentThread().interrupt();
@@ -169,7 +177,8 @@ final class ProxyConnection implements ServerConnection {
     }
 
     /** A request taken by the fast path. */
-    private record Request(OutboundRequest outbound, RequestBody body, String rawPath, boolean close) {
+    private record Request(OutboundRequest outbound, RequestBody body, String rawPath, boolean close,
+                           String malformed) {
     }
 
     /**
@@ -189,6 +198,9 @@ final class ProxyConnection implements ServerConnection {
         if (h == null) {
             return null;
         }
+        if (h.problem != null) {
+            return new Request(null, null, null, true, h.problem);
+        }
         long max = dispatcher.fastBodyLimit();
         if (h.contentLength > max) {
             return null;
@@ -198,7 +210,7 @@ final class ProxyConnection implements ServerConnection {
         RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength));
         OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
                 ctx.isSecure(), body, h.contentLength >= 0);
-        return new Request(outbound, body, h.rawPath, h.close);
+        return new Request(outbound, body, h.rawPath, h.close, null);
     }
 
     /**
@@ -240,6 +252,8 @@ final class ProxyConnection implements ServerConnection {
         final List<String[]> headers = new ArrayList<>(12);
         long contentLength = -1;
         boolean close;
+        /** Non-null for a malformed head (RFC 9112 says to answer 400): what is wrong with it. */
+        String problem;
 
         private Head(String method, String rawPath, String rawQuery) {
             this.method = method;
@@ -248,8 +262,9 @@ final class ProxyConnection implements ServerConnection {
         }
 
         /**
-         * Parses {@code b[0, length)}, which ends with an empty line; null when the request is not
-         * for the fast path (anything unusual, or anything malformed, which Helidon then answers).
+         * Parses {@code b[0, length)}, which ends with an empty line: null when the request is not
+         * for the fast path (anything unusual, and a request line Helidon should judge), a head with
+         * a {@link #problem} when its header section is malformed, else the head to forward.
          */
         static Head parse(byte[] b, int length) {
             int lineEnd = lineEnd(b, 0, length);
@@ -288,14 +303,25 @@ final class ProxyConnection implements ServerConnection {
             while (true) {
                 int end = lineEnd(b, p, length);
                 if (end < 0) {
-                    return null;
+                    return malformed("a bare CR in a header line");
                 }
                 if (end == p) {
                     break; // the empty line
                 }
                 int colon = token(b, p, end);
-                if (colon <= p || b[colon] != ':') {
-                    return null; // also an obs-fold line, which starts with whitespace
+                if (b[p] == ' ' || b[p] == '\t') {
+                    return malformed("obsolete line folding (a header line that starts with whitespace)");
+                }
+                int afterSpace = colon;
+                while (afterSpace < end && (b[afterSpace] == ' ' || b[afterSpace] == '\t')) {
+                    afterSpace++;
+                }
+                if (afterSpace > colon && afterSpace < end && b[afterSpace] == ':') {
+                    return malformed("whitespace between the header name '" + ascii(b, p, colon) + "' and its colon");
+                }
+                if (colon == p || colon == end || b[colon] != ':') {
+                    return malformed("a header line that is not 'name: value' with a token for a name: '"
+                            + abbreviate(ascii(b, p, end)) + "'");
                 }
                 int vs = colon + 1;
                 int ve = end;
@@ -305,28 +331,29 @@ final class ProxyConnection implements ServerConnection {
                 while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
                     ve--;
                 }
+                String name = ascii(b, p, colon);
                 for (int i = vs; i < ve; i++) {
                     int c = b[i] & 0xff;
                     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                        return null;
+                        return malformed("a control character in the value of the " + name + " header");
                     }
                 }
-                String name = ascii(b, p, colon);
                 String value = ascii(b, vs, ve);
                 switch (name.toLowerCase(Locale.ROOT)) {
                     case "host" -> {
-                        if (++hosts > 1 || value.isEmpty()) {
-                            return null;
+                        if (++hosts > 1) {
+                            return malformed("more than one Host header");
+                        }
+                        if (value.isEmpty()) {
+                            return malformed("an empty Host header");
                         }
                     }
                     case "content-length" -> {
-                        if (h.contentLength >= 0 || value.isEmpty() || value.length() > 18) {
-                            return null;
+                        if (h.contentLength >= 0) {
+                            return malformed("more than one Content-Length header");
                         }
-                        for (int i = 0; i < value.length(); i++) {
-                            if (value.charAt(i) < '0' || value.charAt(i) > '9') {
-                                return null;
-                            }
+                        if (value.isEmpty() || value.length() > 18 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                            return malformed("Content-Length '" + abbreviate(value) + "' is not a decimal number of bytes");
                         }
                         h.contentLength = Long.parseLong(value);
                     }
@@ -340,7 +367,18 @@ final class ProxyConnection implements ServerConnection {
                 h.headers.add(new String[] {name, value});
                 p = end + 2;
             }
-            return hosts == 1 ? h : null;
+            return hosts == 1 ? h : malformed("no Host header (HTTP/1.1 requires one)");
+        }
+
+        /** A head the fast path answers itself with 400: what is wrong with it, for the problem's detail. */
+        private static Head malformed(String problem) {
+            Head h = new Head("", "", "");
+            h.problem = problem;
+            return h;
+        }
+
+        private static String abbreviate(String s) {
+            return s.length() > 60 ? s.substring(0, 60) + "..." : s;
         }
 
         /** Index of the CR of the next CRLF from {@code from}; -1 at a bare CR or LF or none. */
