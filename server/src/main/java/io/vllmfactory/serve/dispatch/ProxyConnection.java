@@ -47,6 +47,7 @@ final class ProxyConnection implements ServerConnection {
     private Thread watcher;
     private volatile boolean clientGone;
     private volatile Runnable leaveLine;
+    private final BackendPool.ClientWatch watch = this::watchWhileWaiting;
 
     ProxyConnection(ConnectionContext ctx, Dispatcher dispatcher, ServerConnectionSelector general) {
         this.ctx = ctx;
@@ -85,7 +86,7 @@ final class ProxyConnection implements ServerConnection {
                 }
                 try {
                     dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
-                            request.rawPath, this::watchWhileWaiting);
+                            request.rawPath, watch);
                 } finally {
                     leaveLine = null;
                 }

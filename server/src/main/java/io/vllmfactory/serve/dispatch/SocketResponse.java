@@ -80,10 +80,10 @@ final class SocketResponse implements ClientResponse {
             String[] h = headers.get(i);
             buf.header(h[0], h[1]);
         }
-        buf.header("X-VLLM-Factory-Backend-Index", Integer.toString(decoration.backend().id()));
-        buf.header("X-VLLM-Factory-Affinity-State", decoration.affinity().text());
+        buf.header(ResponseDecoration.BACKEND_INDEX.defaultCase(), Integer.toString(decoration.backend().id()));
+        buf.header(ResponseDecoration.AFFINITY_STATE.defaultCase(), decoration.affinity().text());
         if (decoration.schemaSize() >= 0) {
-            buf.header("X-VLLM-Factory-Schema-Size", Integer.toString(decoration.schemaSize()));
+            buf.header(ResponseDecoration.SCHEMA_SIZE.defaultCase(), Integer.toString(decoration.schemaSize()));
         }
         if (length >= 0) {
             buf.header("Content-Length", Long.toString(length));
