@@ -26,6 +26,12 @@ class SchemaSizeTest {
             "{\"labels\":\"person\",\"input\":\"a long text\"}                                      | 1",
             "{\"labels\":[\"a\"] trailing                                                         | -1",
             "{\"labels\":null,\"data\":{\"labels\":[1]},\"data\":{\"x\":1}}                        | 0",
+            "{\"schema\":{\"structures\":{\"a\":{\"fields\":[1,2]},\"a\":{\"x\":1,\"y\":2,\"y\":3}}}}       | 3",
+            "{\"schema\":{\"structures\":[{\"fields\":null},{\"p\":1,\"q\":2},\"solo\",[1,2,3]]}}       | 10",
+            "{\"schema\":{\"entities\":[\"a\"],\"entities\":{\"b\":1,\"c\":2},\"relations\":null}} | 2",
+            "{\"schema\":[\"a\",\"b\",\"c\"],\"labels\":[1]}                                      | 3",
+            "{\"data\":{\"schema\":{\"structures\":\"x\"},\"labels\":[1,2]},\"schema\":{\"entities\":[1]}} | 0",
+            "{\"input\":{\"schema\":[1,2]},\"labels\":{\"a\":{\"deep\":[1,2,3]}}}                     | 1",
             "not json at all                                                                    | -1",
     })
     void countsWhatTheRequestAsksFor(String json, int expected) throws Exception {
