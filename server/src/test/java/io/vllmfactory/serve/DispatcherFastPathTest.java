@@ -12,6 +12,9 @@ import java.util.List;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.startsWith;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.nullValue;
 
@@ -108,6 +111,46 @@ class DispatcherFastPathTest {
             assertThat(r.status(), is(200));
             assertThat(r.header("connection"), is("close"));
             assertThat("the server closed its end", http.input().read(), is(-1));
+        }
+    }
+
+    @Test
+    void servesHttp10ClientsAndClosesUnlessAskedToKeepAlive() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send("POST /sim/echo/ten HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}", null);
+            RawHttp.Response r = http.read();
+            assertThat(echo(r).get("path").asText(), is("/sim/echo/ten"));
+            assertThat(r.header("connection"), is("close"));
+            assertThat("the server closed its end", http.input().read(), is(-1));
+        }
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            for (int i = 0; i < 2; i++) {
+                http.send("GET /sim/echo/" + i + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", null);
+                RawHttp.Response r = http.read();
+                assertThat(echo(r).get("path").asText(), is("/sim/echo/" + i));
+                assertThat(r.header("connection"), is("keep-alive"));
+            }
+        }
+    }
+
+    @Test
+    void sendsAnHttp10ClientAStreamWithoutChunksAndEndsItByClosing() throws Exception {
+        String body = "{\"model\":\"test-model\",\"stream\":true,\"max_tokens\":4,"
+                      + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send("POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\n"
+                      + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body, null);
+            assertThat(http.line(), containsString(" 200 "));
+            List<String> headers = new java.util.ArrayList<>();
+            String line;
+            while (!(line = http.line()).isEmpty()) {
+                headers.add(line.toLowerCase());
+            }
+            assertThat(headers, hasItem("connection: close"));
+            assertThat(headers, not(hasItem("transfer-encoding: chunked")));
+            String rest = new String(http.input().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(rest, startsWith("data: "));
+            assertThat(rest, containsString("data: [DONE]"));
         }
     }
 

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * The dispatcher's fast path: one client connection of the public listener, served without Helidon's
@@ -19,7 +20,7 @@ import java.util.Locale;
  * connection's bytes, forwards it with its body through {@link Dispatcher#serve}, and writes the
  * backend's answer back with {@link SocketResponse}.
  *
- * <p>It takes only plain, well-formed requests: HTTP/1.1, a request line and headers made of the
+ * <p>It takes only plain, well-formed requests: HTTP/1.1 or 1.0, a request line and headers made of the
  * characters RFC 9112 allows, exactly one Host, at most one Content-Length and a body small enough to
  * hold in memory. The first request that is anything else (chunked or {@code Expect} uploads,
  * {@code Upgrade}, HTTP/1.0, bodies past the buffer limit, malformed or oversized heads,
@@ -78,7 +79,7 @@ final class ProxyConnection implements ServerConnection {
                     }
                     return;
                 }
-                SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running);
+                SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running, request.http10);
                 if (request.malformed != null) {
                     // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
                     res.problem(new Problems.Problem(400, "malformed request", request.malformed, null, null, true));
@@ -179,7 +180,7 @@ final class ProxyConnection implements ServerConnection {
 
     /** A request taken by the fast path. */
     private record Request(OutboundRequest outbound, RequestBody body, String rawPath, boolean close,
-                           String malformed) {
+                           boolean http10, String malformed) {
     }
 
     /**
@@ -200,7 +201,7 @@ final class ProxyConnection implements ServerConnection {
             return null;
         }
         if (h.problem != null) {
-            return new Request(null, null, null, true, h.problem);
+            return new Request(null, null, null, true, h.http10, h.problem);
         }
         long max = dispatcher.fastBodyLimit();
         if (h.contentLength > max) {
@@ -211,7 +212,7 @@ final class ProxyConnection implements ServerConnection {
         RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength));
         OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
                 ctx.isSecure(), body, h.contentLength >= 0);
-        return new Request(outbound, body, h.rawPath, h.close, null);
+        return new Request(outbound, body, h.rawPath, h.close, h.http10, null);
     }
 
     /**
@@ -253,6 +254,8 @@ final class ProxyConnection implements ServerConnection {
         final List<String[]> headers = new ArrayList<>(12);
         long contentLength = -1;
         boolean close;
+        /** An HTTP/1.0 request: no chunked framing back, and the connection closes unless asked not to. */
+        boolean http10;
         /** Non-null for a malformed head (RFC 9112 says to answer 400): what is wrong with it. */
         String problem;
 
@@ -290,7 +293,8 @@ final class ProxyConnection implements ServerConnection {
                 }
                 sp2++;
             }
-            if (lineEnd - sp2 != 9 || !matches(b, sp2, " HTTP/1.1")) {
+            boolean http10 = lineEnd - sp2 == 9 && matches(b, sp2, " HTTP/1.0");
+            if (!http10 && (lineEnd - sp2 != 9 || !matches(b, sp2, " HTTP/1.1"))) {
                 return null;
             }
             int pathEnd = query < 0 ? sp2 : query;
@@ -299,6 +303,8 @@ final class ProxyConnection implements ServerConnection {
                 return null; // answered by the general path's route
             }
             Head h = new Head(ascii(b, 0, sp1), rawPath, query < 0 ? "" : ascii(b, query + 1, sp2));
+            h.http10 = http10;
+            boolean keepAlive = false;
             int hosts = 0;
             int p = lineEnd + 2;
             while (true) {
@@ -361,12 +367,20 @@ final class ProxyConnection implements ServerConnection {
                     case "transfer-encoding", "expect", "upgrade", "te" -> {
                         return null;
                     }
-                    case "connection" -> h.close |= HopByHop.connectionTokens(value).contains("close");
+                    case "connection" -> {
+                        Set<String> tokens = HopByHop.connectionTokens(value);
+                        h.close |= tokens.contains("close");
+                        keepAlive |= tokens.contains("keep-alive");
+                    }
                     default -> {
                     }
                 }
                 h.headers.add(new String[] {name, value});
                 p = end + 2;
+            }
+            if (http10) {
+                h.close |= !keepAlive; // HTTP/1.0 closes after each answer unless the client asks
+                return h;
             }
             return hosts == 1 ? h : malformed("no Host header (HTTP/1.1 requires one)");
         }

@@ -18,13 +18,18 @@ final class SocketResponse implements ClientResponse {
 
     private final DataWriter writer;
     private boolean close;
+    private final boolean http10;
     private final AsciiBuffer buf = new AsciiBuffer(0); // sized on first use: most answers are a few hundred bytes
     private boolean started;
 
-    /** @param close whether the connection closes after this answer (then the answer says so) */
-    SocketResponse(DataWriter writer, boolean close) {
+    /**
+     * @param close  whether the connection closes after this answer (then the answer says so)
+     * @param http10 an HTTP/1.0 client: a body of unknown length is sent as it comes, ended by closing
+     */
+    SocketResponse(DataWriter writer, boolean close, boolean http10) {
         this.writer = writer;
         this.close = close;
+        this.http10 = http10;
     }
 
     @Override
@@ -45,6 +50,11 @@ final class SocketResponse implements ClientResponse {
 
     @Override
     public OutputStream stream(Relay.ResponseHead head, ResponseDecoration decoration, long length) {
+        if (length < 0 && http10) {
+            close = true; // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection
+            head(head, decoration, -2);
+            return new Plain();
+        }
         head(head, decoration, length);
         return length >= 0 ? new Plain() : new Chunked();
     }
@@ -59,9 +69,7 @@ final class SocketResponse implements ClientResponse {
         }
         buf.header("Content-Length", Integer.toString(body.length));
         close |= p.close();
-        if (close) {
-            buf.header("Connection", "close");
-        }
+        connectionHeader();
         buf.text("\r\n");
         buf.bytes(body, 0, body.length);
         flush();
@@ -72,7 +80,7 @@ final class SocketResponse implements ClientResponse {
         return close;
     }
 
-    /** @param length the body length to declare, -1 for chunked, -2 for none (1xx, 204, 304) */
+    /** @param length the body length to declare, -1 for chunked, -2 for none (1xx, 204, 304, or until close) */
     private void head(Relay.ResponseHead head, ResponseDecoration decoration, long length) {
         statusLine(head.status(), head.reason());
         List<String[]> headers = head.headers();
@@ -90,10 +98,17 @@ final class SocketResponse implements ClientResponse {
         } else if (length == -1) {
             buf.header("Transfer-Encoding", "chunked");
         }
+        connectionHeader();
+        buf.text("\r\n");
+    }
+
+    /** HTTP/1.1 closes only when told; HTTP/1.0 keeps the connection only when told. */
+    private void connectionHeader() {
         if (close) {
             buf.header("Connection", "close");
+        } else if (http10) {
+            buf.header("Connection", "keep-alive");
         }
-        buf.text("\r\n");
     }
 
     private static boolean bodiless(int status) {

@@ -44,9 +44,20 @@ class ProxyConnectionHeadTest {
         assertThat(h.rawQuery, is(""));
     }
 
+    @Test
+    void takesHttp10WithoutHostAndClosesAfterItUnlessAskedToKeepAlive() {
+        ProxyConnection.Head plain = parse("GET /a HTTP/1.0\r\n\r\n");
+        assertThat(plain.problem, nullValue());
+        assertThat(plain.http10, is(true));
+        assertThat(plain.close, is(true));
+        ProxyConnection.Head kept = parse("GET /a HTTP/1.0\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n");
+        assertThat(kept.http10, is(true));
+        assertThat(kept.close, is(false));
+        assertThat(parse("GET /a HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n").problem, containsString("more than one Host"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {
-            "GET /a HTTP/1.0\r\nHost: x\r\n\r\n",                                   // HTTP/1.0
             "GET /a HTTP/2.0\r\nHost: x\r\n\r\n",
             "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",    // streamed body
             "POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
