@@ -182,8 +182,12 @@ public final class Dispatcher implements Handler {
         Thread.yield();
     }
 
-    /** A client request ready to forward: its encoded head and its body. */
-    record Incoming(OutboundRequest request, RequestBody body) {
+    /** A client request ready to forward: its encoded head and its body (read already, so its own reader). */
+    record Incoming(OutboundRequest request, RequestBody body) implements RequestReader {
+        @Override
+        public Incoming read(int bufferLimit) {
+            return this;
+        }
     }
 
     /** Reads a client request, buffering up to the given number of body bytes. */

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -86,8 +85,7 @@ final class ProxyConnection implements ServerConnection {
                     return;
                 }
                 try {
-                    dispatcher.serve(bufferLimit -> new Dispatcher.Incoming(request.outbound, request.body), res,
-                            request.rawPath, watch);
+                    dispatcher.serve(request.incoming, res, request.rawPath, watch);
                 } finally {
                     leaveLine = null;
                 }
@@ -179,8 +177,8 @@ final class ProxyConnection implements ServerConnection {
     }
 
     /** A request taken by the fast path. */
-    private record Request(OutboundRequest outbound, RequestBody body, String rawPath, boolean close,
-                           boolean http10, String malformed) {
+    private record Request(Dispatcher.Incoming incoming, String rawPath, boolean close, boolean http10,
+                           String malformed) {
     }
 
     /**
@@ -201,7 +199,7 @@ final class ProxyConnection implements ServerConnection {
             return null;
         }
         if (h.problem != null) {
-            return new Request(null, null, null, true, h.http10, h.problem);
+            return new Request(null, null, true, h.http10, h.problem);
         }
         long max = dispatcher.fastBodyLimit();
         if (h.contentLength > max) {
@@ -212,7 +210,7 @@ final class ProxyConnection implements ServerConnection {
         RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength));
         OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
                 ctx.isSecure(), body, h.contentLength >= 0);
-        return new Request(outbound, body, h.rawPath, h.close, h.http10, null);
+        return new Request(new Dispatcher.Incoming(outbound, body), h.rawPath, h.close, h.http10, null);
     }
 
     /**
@@ -346,7 +344,7 @@ final class ProxyConnection implements ServerConnection {
                     }
                 }
                 String value = ascii(b, vs, ve);
-                switch (name.toLowerCase(Locale.ROOT)) {
+                switch (special(name)) {
                     case "host" -> {
                         if (++hosts > 1) {
                             return malformed("more than one Host header");
@@ -383,6 +381,22 @@ final class ProxyConnection implements ServerConnection {
                 return h;
             }
             return hosts == 1 ? h : malformed("no Host header (HTTP/1.1 requires one)");
+        }
+
+        private static final String[] SPECIAL = {
+                "host", "content-length", "transfer-encoding", "expect", "upgrade", "te", "connection"};
+
+        /**
+         * The lower-case name of a header this parser acts on, else "": compared in place, so that
+         * ordinary headers cost no lower-cased copy here (OutboundRequest makes the one it needs).
+         */
+        private static String special(String name) {
+            for (String s : SPECIAL) {
+                if (s.length() == name.length() && s.equalsIgnoreCase(name)) {
+                    return s;
+                }
+            }
+            return "";
         }
 
         /** A head the fast path answers itself with 400: what is wrong with it, for the problem's detail. */

@@ -2,6 +2,7 @@ package io.vllmfactory.serve.dispatch;
 
 import io.helidon.common.buffers.BufferData;
 import io.helidon.common.buffers.DataWriter;
+import io.helidon.http.Status;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -62,7 +63,7 @@ final class SocketResponse implements ClientResponse {
     @Override
     public void problem(Problems.Problem p) throws IOException {
         byte[] body = p.body();
-        statusLine(p.status(), reason(p.status()));
+        statusLine(p.status(), Status.create(p.status()).reasonPhrase());
         buf.header("Content-Type", Problems.CONTENT_TYPE);
         if (p.retryAfter() != null) {
             buf.header("Retry-After", p.retryAfter());
@@ -197,17 +198,5 @@ final class SocketResponse implements ClientResponse {
             buf.text("0\r\n\r\n");
             SocketResponse.this.flush();
         }
-    }
-
-    static String reason(int status) {
-        return switch (status) {
-            case 400 -> "Bad Request";
-            case 413 -> "Content Too Large";
-            case 500 -> "Internal Server Error";
-            case 502 -> "Bad Gateway";
-            case 503 -> "Service Unavailable";
-            case 504 -> "Gateway Timeout";
-            default -> "Error";
-        };
     }
 }
