@@ -232,6 +232,9 @@ public final class Sidecar implements AutoCloseable {
                     pool.remove(b);
                 }
             }
+            if (dispatcher != null) {
+                dispatcher.close();
+            }
         } finally {
             closed.countDown();
         }

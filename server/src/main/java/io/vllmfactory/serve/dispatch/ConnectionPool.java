@@ -39,7 +39,7 @@ final class ConnectionPool {
     }
 
     /** A pooled connection young enough to trust, else a new one. */
-    UpstreamConnection take(int connectTimeoutMillis) throws IOException {
+    UpstreamConnection take(Reactor reactor, int connectTimeoutMillis) throws IOException {
         long now = System.nanoTime();
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
@@ -48,12 +48,12 @@ final class ConnectionPool {
             }
             c.close();
         }
-        return UpstreamConnection.open(address, connectTimeoutMillis, open);
+        return UpstreamConnection.open(address, connectTimeoutMillis, reactor, open);
     }
 
     /** A fresh connection, for a retry after a pooled one turned out to be closed. */
-    UpstreamConnection open(int connectTimeoutMillis) throws IOException {
-        return UpstreamConnection.open(address, connectTimeoutMillis, open);
+    UpstreamConnection open(Reactor reactor, int connectTimeoutMillis) throws IOException {
+        return UpstreamConnection.open(address, connectTimeoutMillis, reactor, open);
     }
 
     /** Closes busy connections whose backend has been silent past their deadline. */

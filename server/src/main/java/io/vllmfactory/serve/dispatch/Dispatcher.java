@@ -28,13 +28,14 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>When a backend fails before the client saw any byte of its answer, the request goes to another
  * backend, ahead of the waiting line, once per backend, as long as its body can be replayed.
  */
-public final class Dispatcher implements Handler {
+public final class Dispatcher implements Handler, AutoCloseable {
     private static final io.helidon.http.Header JSON_TYPE =
             HeaderValues.createCached(HeaderNames.CONTENT_TYPE, "application/json");
     private static final byte[] UNHEALTHY = "{\"error\": \"no healthy backends\"}".getBytes();
 
     private final DispatcherConfig config;
     private final BackendPool pool;
+    private final Reactor reactor = new Reactor();
     private final Relay relay;
     private final AffinityTable affinity;
     private final long queueTimeoutNanos;
@@ -52,7 +53,7 @@ public final class Dispatcher implements Handler {
         this.config = config;
         this.pool = pool;
         this.relay = new Relay((int) config.connectTimeout().toMillis(), config.upstreamTimeout().toNanos(),
-                config.maxBodySize());
+                config.maxBodySize(), reactor);
         this.affinity = new AffinityTable(config.affinityTableSize());
         this.affinityEnabled = config.requestAffinity();
         this.queueTimeoutNanos = config.queueTimeout().toNanos();
@@ -65,6 +66,10 @@ public final class Dispatcher implements Handler {
     public static void routing(HttpRouting.Builder routing, Dispatcher dispatcher) {
         routing.any("/health", dispatcher::health)
                .any(dispatcher);
+    }
+
+    Reactor reactor() {
+        return reactor;
     }
 
     public BackendPool pool() {
@@ -149,6 +154,12 @@ public final class Dispatcher implements Handler {
         return true;
     }
 
+    /** Stops the connection poller, once the server no longer serves requests. */
+    @Override
+    public void close() {
+        reactor.close();
+    }
+
     /** Drops affinity pins to a backend that leaves the pool. */
     public void forget(Backend backend) {
         affinity.forget(backend);
@@ -177,9 +188,6 @@ public final class Dispatcher implements Handler {
             RequestBody body = RequestBody.read(req, limit, config.maxBodySize());
             return new Incoming(OutboundRequest.from(req, body), body);
         }, new HelidonResponse(res), req.prologue().uriPath().rawPath(), null);
-        // The client usually sends its next request as soon as it has this answer: yielding before
-        // the server reads it again saves the same park-and-wake as in Relay.
-        Thread.yield();
     }
 
     /** A client request ready to forward: its encoded head and its body (read already, so its own reader). */

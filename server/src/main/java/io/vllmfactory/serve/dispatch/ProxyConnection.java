@@ -1,6 +1,5 @@
 package io.vllmfactory.serve.dispatch;
 
-import io.helidon.common.buffers.DataReader;
 import io.helidon.common.concurrency.limits.Limit;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.spi.ServerConnection;
@@ -16,15 +15,17 @@ import java.util.Set;
  * The dispatcher's fast path: one client connection of the public listener, served without Helidon's
  * HTTP/1 request and response objects. Helidon still accepts the connection, runs it on its own
  * virtual thread, and shuts it down; this class reads each request head straight from the
- * connection's bytes, forwards it with its body through {@link Dispatcher#serve}, and writes the
- * backend's answer back with {@link SocketResponse}.
+ * connection's bytes ({@link ClientChannel}, which waits through the dispatcher's {@link Reactor}),
+ * forwards it with its body through {@link Dispatcher#serve}, and writes the backend's answer back
+ * with {@link SocketResponse}.
  *
  * <p>It takes only plain, well-formed requests: HTTP/1.1 or 1.0, a request line and headers made of the
  * characters RFC 9112 allows, exactly one Host, at most one Content-Length and a body small enough to
  * hold in memory. The first request that is anything else (chunked or {@code Expect} uploads,
  * {@code Upgrade}, HTTP/1.0, bodies past the buffer limit, malformed or oversized heads,
  * {@code /health}) is left unread, and the connection is handed to Helidon's own HTTP/1 connection
- * for the rest of its life, which routes it through {@link Dispatcher#handle} or answers the error.
+ * for the rest of its life, which routes it through {@link Dispatcher#handle} or answers the error,
+ * reading and writing through the same {@link ClientChannel}.
  * So every request gets the general path's behaviour; common ones just get there for less.
  */
 final class ProxyConnection implements ServerConnection {
@@ -35,9 +36,8 @@ final class ProxyConnection implements ServerConnection {
     private final ConnectionContext ctx;
     private final Dispatcher dispatcher;
     private final ServerConnectionSelector general;
-    private final DataReader reader;
+    private final ClientChannel channel;
     private final String client;
-    private byte[] head = new byte[1024];
     private volatile ServerConnection delegate;
     private volatile Thread thread;
     private volatile boolean running = true;
@@ -49,11 +49,12 @@ final class ProxyConnection implements ServerConnection {
     private volatile Runnable leaveLine;
     private final BackendPool.ClientWatch watch = this::watchWhileWaiting;
 
-    ProxyConnection(ConnectionContext ctx, Dispatcher dispatcher, ServerConnectionSelector general) {
+    ProxyConnection(ConnectionContext ctx, Dispatcher dispatcher, ServerConnectionSelector general,
+                    ClientChannel channel) {
         this.ctx = ctx;
         this.dispatcher = dispatcher;
         this.general = general;
-        this.reader = ctx.dataReader();
+        this.channel = channel;
         this.client = OutboundRequest.clientAddress(ctx.remotePeer().address());
     }
 
@@ -71,14 +72,15 @@ final class ProxyConnection implements ServerConnection {
                 }
                 if (request == null) {
                     // Not a request for the fast path: Helidon's HTTP/1 takes the connection from here.
-                    ServerConnection http1 = general.connection(ctx);
+                    ServerConnection http1 = general.connection(
+                            new HandedOverContext(ctx, channel.reader(), channel.writer()));
                     delegate = http1;
                     if (running) {
                         http1.handle(limit);
                     }
                     return;
                 }
-                SocketResponse res = new SocketResponse(ctx.dataWriter(), request.close || !running, request.http10);
+                SocketResponse res = new SocketResponse(channel, request.close || !running, request.http10);
                 if (request.malformed != null) {
                     // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
                     res.problem(new Problems.Problem(400, "malformed request", request.malformed, null, null, true));
@@ -93,13 +95,11 @@ final class ProxyConnection implements ServerConnection {
                 if (res.close()) {
                     return;
                 }
-                // The client usually sends its next request as soon as it has this answer (see Relay).
-                Thread.yield();
             }
         } catch (RuntimeException e) {
             // The client is gone, sent a truncated request, or has part of an answer: close its connection.
         } catch (IOException e) {
-            // Writing to the client failed: it is gone.
+            // Reading from or writing to the client failed: it is gone (or the server stops).
         } catch (InterruptedException e) {
             // Interrupted while waiting for the next request: the server stops or the connection idled out.
             Thread.currentThread().interrupt();
@@ -114,8 +114,9 @@ final class ProxyConnection implements ServerConnection {
         try {
             ctx.serverSocket().close();
         } catch (RuntimeException e) {
-            // closed already (an interrupted read closes the channel): nothing left to release
+            // closed already: nothing left to release
         }
+        channel.closed();
     }
 
     @Override
@@ -147,13 +148,17 @@ final class ProxyConnection implements ServerConnection {
      */
     private void watchWhileWaiting(Runnable leave) {
         leaveLine = leave;
-        if (watcher != null || reader.available() > 0) {
+        if (watcher != null || channel.available() > 0) {
             return;
         }
         watcher = Thread.ofVirtual().name("client-watch").start(() -> {
+            boolean gone;
             try {
-                reader.pullData();
-            } catch (RuntimeException e) { // end of stream or a broken connection
+                gone = !channel.fill(MAX_HEAD);
+            } catch (IOException | RuntimeException e) { // a broken connection
+                gone = true;
+            }
+            if (gone) {
                 clientGone = true;
                 Runnable l = leaveLine;
                 if (l != null) {
@@ -185,7 +190,7 @@ final class ProxyConnection implements ServerConnection {
      * Reads the next request when the fast path takes it; null, with nothing consumed, when it does
      * not. Throws when the client closes the connection.
      */
-    private Request readRequest() throws InterruptedException {
+    private Request readRequest() throws InterruptedException, IOException {
         joinWatcher();
         int headLength = headLength();
         // A request has begun: from here on the connection is busy, not idle (as in Helidon's HTTP/1).
@@ -194,7 +199,8 @@ final class ProxyConnection implements ServerConnection {
         if (headLength < 0) {
             return null;
         }
-        Head h = Head.parse(head, headLength);
+        channel.compact();
+        Head h = Head.parse(channel.buffer(), headLength);
         if (h == null) {
             return null;
         }
@@ -206,32 +212,29 @@ final class ProxyConnection implements ServerConnection {
             return null;
         }
         int bodyLength = (int) Math.max(h.contentLength, 0);
-        reader.skip(headLength);
-        RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : reader.readBytes(bodyLength));
+        channel.skip(headLength);
+        RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : channel.readBytes(bodyLength));
         OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
                 ctx.isSecure(), body, h.contentLength >= 0);
         return new Request(new Dispatcher.Incoming(outbound, body), h.rawPath, h.close, h.http10, null);
     }
 
     /**
-     * Waits for a whole request head and copies it into {@link #head}; -1 when the fast path does
-     * not take it (too long, or a line not ended by CRLF).
+     * Waits for a whole request head in the channel's buffer; its length, or -1 when the fast path
+     * does not take it (too long, or a line not ended by CRLF).
      */
-    private int headLength() {
-        reader.ensureAvailable();
+    private int headLength() throws IOException {
         int scanned = 0;
         while (true) {
-            int available = Math.min(reader.available(), MAX_HEAD);
-            if (available > head.length) {
-                head = new byte[Math.max(available, head.length * 2)];
-            }
-            reader.getBuffer(available).read(head, 0, available);
+            byte[] b = channel.buffer();
+            int p = channel.position();
+            int available = Math.min(channel.available(), MAX_HEAD);
             for (int i = scanned; i < available; i++) {
-                if (head[i] == '\n') {
-                    if (i == 0 || head[i - 1] != '\r') {
+                if (b[p + i] == '\n') {
+                    if (i == 0 || b[p + i - 1] != '\r') {
                         return -1; // a bare LF: the general path decides what that is
                     }
-                    if (i >= 3 && head[i - 2] == '\n' && head[i - 3] == '\r') {
+                    if (i >= 3 && b[p + i - 2] == '\n' && b[p + i - 3] == '\r') {
                         return i + 1;
                     }
                 }
@@ -240,7 +243,10 @@ final class ProxyConnection implements ServerConnection {
                 return -1;
             }
             scanned = available;
-            reader.pullData();
+            if (!channel.fill(MAX_HEAD)) {
+                throw new ClientAbortException(available == 0 ? "the client closed its connection"
+                        : "the client closed its connection in a request head");
+            }
         }
     }
 

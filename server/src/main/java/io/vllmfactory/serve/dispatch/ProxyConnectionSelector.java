@@ -39,6 +39,10 @@ public final class ProxyConnectionSelector implements ServerConnectionSelector {
 
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
-        return new ProxyConnection(ctx, dispatcher, http1);
+        ClientChannel channel = ClientChannel.of(ctx.serverSocket(), ctx.dataReader(), dispatcher.reactor());
+        if (channel == null) {
+            return http1.connection(ctx); // not a plain NIO socket: the general path serves it all
+        }
+        return new ProxyConnection(ctx, dispatcher, http1, channel);
     }
 }

@@ -23,9 +23,11 @@ final class Relay {
     private final int connectTimeoutMillis;
     private final long silenceNanos;
     private final long maxBodySize;
+    private final Reactor reactor;
 
     /** @param silenceNanos longest a backend may stay silent during an exchange (enforced by the reaper) */
-    Relay(int connectTimeoutMillis, long silenceNanos, long maxBodySize) {
+    Relay(int connectTimeoutMillis, long silenceNanos, long maxBodySize, Reactor reactor) {
+        this.reactor = reactor;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.silenceNanos = silenceNanos;
         this.maxBodySize = maxBodySize;
@@ -46,10 +48,6 @@ final class Relay {
             conn.watch(silenceNanos);
             try {
                 send(conn, pool, request, body);
-                // Let other requests run first: by the time this one reads, the backend has usually
-                // answered, and the read succeeds at once instead of parking on the poller (an
-                // EAGAIN read, an epoll re-arm and a wake-up saved per request under load).
-                Thread.yield();
                 head = readHead(conn, request.head());
             } catch (IOException e) {
                 conn.close();
@@ -86,7 +84,7 @@ final class Relay {
 
     private UpstreamConnection take(ConnectionPool pool, Backend backend) throws UpstreamFailure {
         try {
-            return pool.take(connectTimeoutMillis);
+            return pool.take(reactor, connectTimeoutMillis);
         } catch (IOException e) {
             throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
         }
@@ -94,7 +92,7 @@ final class Relay {
 
     private UpstreamConnection open(ConnectionPool pool, Backend backend) throws UpstreamFailure {
         try {
-            return pool.open(connectTimeoutMillis);
+            return pool.open(reactor, connectTimeoutMillis);
         } catch (IOException e) {
             throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
         }

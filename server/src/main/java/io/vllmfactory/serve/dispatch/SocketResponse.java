@@ -1,12 +1,9 @@
 package io.vllmfactory.serve.dispatch;
 
-import io.helidon.common.buffers.BufferData;
-import io.helidon.common.buffers.DataWriter;
 import io.helidon.http.Status;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.List;
 
 /**
@@ -17,7 +14,7 @@ import java.util.List;
 final class SocketResponse implements ClientResponse {
     private static final int BUFFER = 16 * 1024;
 
-    private final DataWriter writer;
+    private final ClientChannel channel;
     private boolean close;
     private final boolean http10;
     private final AsciiBuffer buf = new AsciiBuffer(0); // sized on first use: most answers are a few hundred bytes
@@ -27,8 +24,8 @@ final class SocketResponse implements ClientResponse {
      * @param close  whether the connection closes after this answer (then the answer says so)
      * @param http10 an HTTP/1.0 client: a body of unknown length is sent as it comes, ended by closing
      */
-    SocketResponse(DataWriter writer, boolean close, boolean http10) {
-        this.writer = writer;
+    SocketResponse(ClientChannel channel, boolean close, boolean http10) {
+        this.channel = channel;
         this.close = close;
         this.http10 = http10;
     }
@@ -131,11 +128,7 @@ final class SocketResponse implements ClientResponse {
             return;
         }
         try {
-            writer.writeNow(BufferData.create(buf.array(), 0, buf.length()));
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        } catch (RuntimeException e) {
-            throw new IOException("writing to the client failed: " + e.getMessage(), e);
+            channel.write(buf.array(), 0, buf.length());
         } finally {
             buf.clear();
         }

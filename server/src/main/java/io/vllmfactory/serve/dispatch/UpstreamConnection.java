@@ -2,24 +2,26 @@ package io.vllmfactory.serve.dispatch;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.util.Set;
 
 /**
  * One HTTP/1.1 connection to a backend, with its own read buffer so that the response head is
- * parsed without per-byte calls into the socket.
+ * parsed without per-byte calls into the socket. The channel is non-blocking and registered with
+ * the dispatcher's {@link Reactor}: a read that would block parks the virtual thread until the
+ * reactor's poll sees the backend's bytes, so the code here reads as blocking code.
  */
 final class UpstreamConnection implements AutoCloseable {
     private static final int BUFFER = 16 * 1024;
 
-    private final Socket socket;
-    private final InputStream in;
-    private final OutputStream out;
+    private final SocketChannel channel;
+    private final Reactor.Readiness readiness;
     private final byte[] buf = new byte[BUFFER];
+    private final ByteBuffer bufView = ByteBuffer.wrap(buf);
     private final byte[] wbuf = new byte[BUFFER];
+    private boolean eof;
     private int wpos;
     private int pos;
     private int lim;
@@ -31,29 +33,29 @@ final class UpstreamConnection implements AutoCloseable {
     private volatile long deadline;
     private volatile boolean expired;
 
-    private UpstreamConnection(Socket socket, Set<UpstreamConnection> registry) throws IOException {
-        this.socket = socket;
-        this.in = socket.getInputStream();
-        this.out = socket.getOutputStream();
+    private UpstreamConnection(SocketChannel channel, Reactor.Readiness readiness, Set<UpstreamConnection> registry) {
+        this.channel = channel;
+        this.readiness = readiness;
         this.registry = registry;
     }
 
     /**
-     * Opens a connection with no socket read timeout: a timed read parks with a timer on every
-     * call, which costs more than the whole relay; {@link ConnectionPool#reapOverdue} closes
-     * connections whose backend stays silent past their deadline instead.
+     * Opens a connection with no read timeout: a timed read parks with a timer on every call,
+     * which costs more than the whole relay; {@link ConnectionPool#reapOverdue} closes connections
+     * whose backend stays silent past their deadline instead.
      */
-    static UpstreamConnection open(InetSocketAddress address, int connectTimeoutMillis,
+    static UpstreamConnection open(InetSocketAddress address, int connectTimeoutMillis, Reactor reactor,
                                    Set<UpstreamConnection> registry) throws IOException {
-        Socket s = new Socket();
+        SocketChannel ch = SocketChannel.open();
         try {
-            s.setTcpNoDelay(true);
-            s.connect(address, connectTimeoutMillis);
-            UpstreamConnection c = new UpstreamConnection(s, registry);
+            ch.socket().setTcpNoDelay(true);
+            ch.socket().connect(address, connectTimeoutMillis); // blocking, with the timeout
+            ch.configureBlocking(false);
+            UpstreamConnection c = new UpstreamConnection(ch, reactor.register(ch), registry);
             registry.add(c);
             return c;
-        } catch (IOException e) {
-            s.close();
+        } catch (IOException | RuntimeException e) {
+            ch.close();
             throw e;
         }
     }
@@ -107,8 +109,7 @@ final class UpstreamConnection implements AutoCloseable {
         if (len > wbuf.length - wpos) {
             flush();
             if (len >= wbuf.length) {
-                out.write(src, off, len);
-                progress();
+                writeFully(src, off, len);
                 return;
             }
         }
@@ -123,7 +124,8 @@ final class UpstreamConnection implements AutoCloseable {
             flush();
         }
         if (len > wbuf.length) {
-            out.write(s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            byte[] b = s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            writeFully(b, 0, b.length);
             return;
         }
         for (int i = 0; i < len; i++) {
@@ -133,11 +135,21 @@ final class UpstreamConnection implements AutoCloseable {
 
     void flush() throws IOException {
         if (wpos > 0) {
-            out.write(wbuf, 0, wpos);
+            int n = wpos;
             wpos = 0;
+            writeFully(wbuf, 0, n);
         }
-        out.flush();
-        progress();
+    }
+
+    private void writeFully(byte[] src, int off, int len) throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(src, off, len);
+        while (bb.hasRemaining()) {
+            if (channel.write(bb) == 0) {
+                readiness.awaitWritable();
+            } else {
+                progress();
+            }
+        }
     }
 
     /** Bytes moved: the silence clock starts again (a long upload is not silence). */
@@ -147,9 +159,20 @@ final class UpstreamConnection implements AutoCloseable {
         }
     }
 
-    /** Bytes that can be read without blocking. */
+    /** Bytes that can be read without blocking (it reads what the backend sent already, if the buffer is empty). */
     int available() throws IOException {
-        return (lim - pos) + in.available();
+        if (pos == lim && !eof) {
+            bufView.clear();
+            int n = channel.read(bufView);
+            if (n < 0) {
+                eof = true;
+            } else if (n > 0) {
+                progress();
+                pos = 0;
+                lim = n;
+            }
+        }
+        return lim - pos;
     }
 
     /** Reads a line up to CRLF (or LF) as ISO-8859-1, without the line end; null at end of stream. */
@@ -195,11 +218,7 @@ final class UpstreamConnection implements AutoCloseable {
             return n;
         }
         if (len >= BUFFER) {
-            int n = in.read(dst, off, len);
-            if (n > 0) {
-                progress();
-            }
-            return n;
+            return channelRead(ByteBuffer.wrap(dst, off, len));
         }
         if (!fill()) {
             return -1;
@@ -219,21 +238,52 @@ final class UpstreamConnection implements AutoCloseable {
     }
 
     private boolean fill() throws IOException {
-        int n = in.read(buf, 0, BUFFER);
+        bufView.clear();
+        int n = channelRead(bufView);
         if (n <= 0) {
             return false;
         }
-        progress();
         pos = 0;
         lim = n;
         return true;
     }
 
+    /**
+     * Reads at least one byte, parking until the reactor sees some when none came yet; -1 at end of
+     * stream. The readiness flag is cleared before the read, so bytes that arrive after it are seen
+     * by the next poll.
+     */
+    private int channelRead(ByteBuffer dst) throws IOException {
+        if (eof) {
+            return -1;
+        }
+        int want = dst.remaining();
+        while (true) {
+            if (!readiness.readable()) {
+                readiness.awaitReadable();
+            }
+            readiness.consumed();
+            int n = channel.read(dst);
+            if (n > 0) {
+                if (n == want) {
+                    readiness.mayHaveMore();
+                }
+                progress();
+                return n;
+            }
+            if (n < 0) {
+                eof = true;
+                return -1;
+            }
+        }
+    }
+
     @Override
     public void close() {
         registry.remove(this);
+        readiness.closed();
         try {
-            socket.close();
+            channel.close();
         } catch (IOException ignored) {
             // nothing left to release
         }

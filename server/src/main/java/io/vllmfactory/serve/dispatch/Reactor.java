@@ -1,0 +1,286 @@
+package io.vllmfactory.serve.dispatch;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Readiness for the dispatcher's backend connections: one selector and one virtual thread that
+ * polls it, so that a virtual thread reading a backend's answer parks and is woken without the
+ * JDK's per-read poller registration.
+ *
+ * <p>Why: a blocking read on a virtual thread that finds no data costs a read that returns EAGAIN
+ * and an {@code epoll_ctl} to re-arm a one-shot registration, every time. Here a connection is
+ * registered once, level-triggered, and stays armed while it is used: a reader that knows no data
+ * came parks straight away, and the poll that sees the data wakes it, so a request costs its two
+ * reads and writes and a share of one {@code epoll_wait}, as in an event loop. The readers stay
+ * plain blocking code on virtual threads.
+ *
+ * <p>The poller polls without blocking and yields between polls while there is traffic (the wake-ups
+ * it finds run before its next poll); after a few empty polls it blocks in the selector, which parks
+ * a virtual thread, until a backend sends something or a connection is registered.
+ */
+final class Reactor implements AutoCloseable {
+    private static final System.Logger LOGGER = System.getLogger(Reactor.class.getName());
+    /** Empty polls in a row before the poller blocks instead of yielding. */
+    private static final int SPINS = 4;
+    /** Polls that may report bytes nobody reads before the connection stops being watched for them. */
+    private static final int UNCLAIMED_POLLS = 64;
+
+    private final Selector selector;
+    private final ConcurrentLinkedQueue<Readiness> registrations = new ConcurrentLinkedQueue<>();
+    private final Thread poller;
+    private volatile boolean blocked;
+    private volatile boolean open = true;
+
+    Reactor() {
+        try {
+            this.selector = Selector.open();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open a selector for backend connections", e);
+        }
+        this.poller = Thread.ofVirtual().name("upstream-poller").unstarted(this::poll);
+        poller.start();
+    }
+
+    /** Registers a non-blocking channel; its readiness is reported to the returned object. */
+    Readiness register(SocketChannel channel) {
+        Readiness r = new Readiness(this, channel);
+        registrations.add(r);
+        if (!open) {
+            r.closed();
+        }
+        wakeIfBlocked();
+        return r;
+    }
+
+    private void wakeIfBlocked() {
+        if (blocked) {
+            selector.wakeup();
+        }
+    }
+
+    private void poll() {
+        int empty = 0;
+        try {
+            while (open) {
+                Readiness r;
+                while ((r = registrations.poll()) != null) {
+                    r.attach(selector);
+                }
+                int n = selector.selectNow(Reactor::fire);
+                if (n > 0) {
+                    empty = 0;
+                    Thread.yield();
+                } else if (++empty < SPINS) {
+                    Thread.yield();
+                } else {
+                    blocked = true;
+                    try {
+                        if (registrations.isEmpty()) {
+                            selector.select(Reactor::fire);
+                        }
+                    } finally {
+                        blocked = false;
+                    }
+                    empty = 0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOGGER.log(Level.ERROR, "the connection poller failed; connections it watched are closed", e);
+        } finally {
+            open = false;
+            shutDown();
+        }
+    }
+
+    private void shutDown() {
+        Readiness r;
+        while ((r = registrations.poll()) != null) {
+            r.closed();
+        }
+        try {
+            for (SelectionKey k : selector.keys()) {
+                ((Readiness) k.attachment()).closed();
+            }
+            selector.close();
+        } catch (IOException | RuntimeException e) {
+            // closing anyway: nothing left to release
+        }
+    }
+
+    private static void fire(SelectionKey key) {
+        ((Readiness) key.attachment()).fire(key);
+    }
+
+    /** Stops polling; connections still registered are told they closed, so nobody waits on them. */
+    @Override
+    public void close() {
+        open = false;
+        selector.wakeup();
+    }
+
+    /**
+     * One registered connection: whether it has bytes to read (or room to write) as far as the last
+     * poll knows, and the virtual threads waiting for that, if any: one reader and one writer at most
+     * (a fast-path connection reads a client's next request while its answer is being written).
+     */
+    static final class Readiness {
+        private final Reactor reactor;
+        private final SocketChannel channel;
+        private volatile SelectionKey key;
+        private volatile Thread reader;
+        private volatile Thread writer;
+        private volatile boolean readable;
+        private volatile boolean writable;
+        private volatile boolean closed;
+        /** Read interest was dropped: bytes sat unread through two polls with nobody waiting for them. */
+        private volatile boolean disarmed;
+        private volatile int unclaimed;
+
+        private Readiness(Reactor reactor, SocketChannel channel) {
+            this.reactor = reactor;
+            this.channel = channel;
+        }
+
+        private void attach(Selector selector) {
+            try {
+                key = channel.register(selector, interestOps(), this);
+            } catch (ClosedChannelException | RuntimeException e) {
+                closed();
+            }
+        }
+
+        private int interestOps() {
+            return (disarmed ? 0 : SelectionKey.OP_READ) | (writer != null ? SelectionKey.OP_WRITE : 0);
+        }
+
+        /** On the poller: records what the key is ready for and wakes the waiters. */
+        private void fire(SelectionKey k) {
+            int ops;
+            try {
+                ops = k.readyOps();
+            } catch (CancelledKeyException e) { // the connection closed while the poll ran
+                closed();
+                return;
+            }
+            if ((ops & SelectionKey.OP_WRITE) != 0) {
+                writable = true;
+                unpark(writer);
+            }
+            if ((ops & SelectionKey.OP_READ) != 0) {
+                boolean again = readable;
+                readable = true;
+                Thread r = reader;
+                if (r != null) {
+                    LockSupport.unpark(r);
+                } else if (again && ++unclaimed > UNCLAIMED_POLLS) {
+                    // Level-triggered: bytes nobody reads yet (a client's next request while its
+                    // request waits, a backend closing an idle connection) would be reported on
+                    // every poll. Stop watching them until a reader asks again.
+                    disarmed = true;
+                    interest(k);
+                }
+            }
+        }
+
+        private void interest(SelectionKey k) {
+            try {
+                k.interestOps(interestOps());
+            } catch (RuntimeException e) { // cancelled: the connection closed
+                closed = true;
+            }
+        }
+
+        /** Whether the last poll saw bytes to read that no read has taken yet. */
+        boolean readable() {
+            return readable;
+        }
+
+        /** About to read: bytes that arrive from now on are reported by the next poll. */
+        void consumed() {
+            readable = false;
+            unclaimed = 0;
+        }
+
+        /** A read filled its buffer: more bytes may be waiting, read again before parking. */
+        void mayHaveMore() {
+            readable = true;
+        }
+
+        /** Parks until the channel is readable or closed. */
+        void awaitReadable() throws IOException {
+            reader = Thread.currentThread();
+            try {
+                if (disarmed) {
+                    disarmed = false;
+                    rearm();
+                }
+                while (!readable && !closed) {
+                    checkInterrupt();
+                    LockSupport.park(this);
+                }
+            } finally {
+                reader = null;
+            }
+            if (closed && !readable) {
+                throw new ClosedChannelException();
+            }
+        }
+
+        /** Parks until the channel can take more bytes, or is closed. */
+        void awaitWritable() throws IOException {
+            writable = false;
+            writer = Thread.currentThread();
+            try {
+                rearm();
+                while (!writable && !closed) {
+                    checkInterrupt();
+                    LockSupport.park(this);
+                }
+            } finally {
+                writer = null;
+                rearm();
+            }
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+        }
+
+        private static void checkInterrupt() throws InterruptedIOException {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedIOException("interrupted while waiting for the connection");
+            }
+        }
+
+        private void rearm() {
+            SelectionKey k = key;
+            if (k != null) {
+                interest(k);
+                reactor.wakeIfBlocked();
+            }
+        }
+
+        /** The connection closed (here or by the reaper): waiting readers and writers give up. */
+        void closed() {
+            closed = true;
+            unpark(reader);
+            unpark(writer);
+            reactor.wakeIfBlocked(); // the selector finishes closing the channel at its next poll
+        }
+
+        private static void unpark(Thread t) {
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+}
