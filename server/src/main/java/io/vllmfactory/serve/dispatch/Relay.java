@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -107,24 +108,11 @@ final class Relay {
 
     private static ResponseHead readHead(UpstreamConnection conn, boolean headRequest) throws IOException {
         while (true) {
-            String statusLine = conn.readLine(MAX_LINE);
-            if (statusLine == null) {
+            byte[] raw = conn.readHead(MAX_LINE);
+            if (raw == null) {
                 throw new IOException("connection closed before the response");
             }
-            ResponseHead head = ResponseHead.parseStatusLine(statusLine);
-            for (int i = 0; ; i++) {
-                String line = conn.readLine(MAX_LINE);
-                if (line == null) {
-                    throw new IOException("connection closed in the response headers");
-                }
-                if (line.isEmpty()) {
-                    break;
-                }
-                if (i >= MAX_HEADERS) {
-                    throw new IOException("more than " + MAX_HEADERS + " response headers");
-                }
-                head.addHeaderLine(line);
-            }
+            ResponseHead head = ResponseHead.parse(raw, MAX_HEADERS);
             // Interim 1xx answers (100 Continue, 103 Early Hints) are not relayed; the final one follows.
             if (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
                 continue;
@@ -248,24 +236,77 @@ final class Relay {
         }
     }
 
-    /** Status, headers and framing of a backend's response. */
+    /**
+     * Status, headers and framing of a backend's response, kept as the bytes it came in: the headers
+     * relayed are spans of {@link #raw}, copied to the client as they are, so that the usual answer
+     * makes no strings at all.
+     */
+    @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static final class ResponseHead {
+        private static final byte[][] DROPPED = {
+                bytes("connection"), bytes("keep-alive"), bytes("proxy-connection"), bytes("transfer-encoding"),
+                bytes("te"), bytes("trailer"), bytes("upgrade"), bytes("proxy-authenticate"),
+                bytes("proxy-authorization"), bytes("content-length")};
+        private static final byte[] CONTENT_LENGTH = bytes("content-length");
+        private static final byte[] TRANSFER_ENCODING = bytes("transfer-encoding");
+        private static final byte[] CONNECTION = bytes("connection");
+
+        private final byte[] raw;
         private final int status;
         private final String reason;
         private final boolean http10;
-        private final List<String[]> headers = new ArrayList<>(12);
+        /** Per relayed header: name start, name end, value start, value end in {@link #raw}. */
+        private int[] spans = new int[48];
+        private int count;
+        private List<String[]> headers;
         private long contentLength = -1;
         private boolean chunked;
         private boolean close;
         private boolean noBody;
 
-        private ResponseHead(int status, String reason, boolean http10) {
+        private ResponseHead(byte[] raw, int status, String reason, boolean http10) {
+            this.raw = raw;
             this.status = status;
             this.reason = reason;
             this.http10 = http10;
         }
 
-        static ResponseHead parseStatusLine(String line) throws IOException {
+        /** Parses a whole head (status line, header lines, the empty line); lines may end in CRLF or LF. */
+        static ResponseHead parse(byte[] raw, int maxHeaders) throws IOException {
+            int end = lineEnd(raw, 0);
+            String line = new String(raw, 0, 0, contentEnd(raw, 0, end));
+            ResponseHead head = parseStatusLine(line, raw);
+            int p = end + 1;
+            for (int i = 0; ; i++) {
+                end = lineEnd(raw, p);
+                int ce = contentEnd(raw, p, end);
+                if (ce == p) {
+                    return head;
+                }
+                if (i >= maxHeaders) {
+                    throw new IOException("more than " + maxHeaders + " response headers");
+                }
+                head.addHeaderLine(p, ce);
+                p = end + 1;
+            }
+        }
+
+        /** Index of the LF that ends the line starting at {@code from}. */
+        private static int lineEnd(byte[] b, int from) throws IOException {
+            for (int i = from; i < b.length; i++) {
+                if (b[i] == '\n') {
+                    return i;
+                }
+            }
+            throw new IOException("response head without an end");
+        }
+
+        /** End of a line's content: before its CR, if any. */
+        private static int contentEnd(byte[] b, int start, int lf) {
+            return lf > start && b[lf - 1] == '\r' ? lf - 1 : lf;
+        }
+
+        static ResponseHead parseStatusLine(String line, byte[] raw) throws IOException {
             // HTTP/1.1 200 OK
             if (!line.startsWith("HTTP/1.") || line.length() < 12 || line.charAt(8) != ' ') {
                 throw new IOException("not an HTTP/1.x status line from backend: " + abbreviate(line));
@@ -277,33 +318,85 @@ final class Relay {
                 throw new IOException("bad status code from backend: " + abbreviate(line));
             }
             String reason = line.length() > 13 ? line.substring(13) : "";
-            return new ResponseHead(status, reason, line.charAt(7) == '0');
+            return new ResponseHead(raw, status, reason, line.charAt(7) == '0');
         }
 
-        void addHeaderLine(String line) throws IOException {
-            int colon = line.indexOf(':');
-            if (colon <= 0) {
-                throw new IOException("malformed response header from backend: " + abbreviate(line));
+        private void addHeaderLine(int start, int end) throws IOException {
+            int colon = start;
+            while (colon < end && raw[colon] != ':') {
+                colon++;
             }
-            String name = line.substring(0, colon).trim();
-            String value = line.substring(colon + 1).trim();
-            String lower = name.toLowerCase(Locale.ROOT);
-            switch (lower) {
-                case "content-length" -> {
-                    try {
-                        contentLength = Long.parseLong(value);
-                    } catch (NumberFormatException e) {
-                        throw new IOException("bad Content-Length from backend: " + value);
-                    }
+            int ne = colon;
+            while (ne > start && (raw[ne - 1] == ' ' || raw[ne - 1] == '\t')) {
+                ne--;
+            }
+            if (colon == end || ne == start) {
+                throw new IOException("malformed response header from backend: "
+                        + abbreviate(new String(raw, 0, start, end - start)));
+            }
+            int vs = colon + 1;
+            int ve = end;
+            while (vs < ve && (raw[vs] == ' ' || raw[vs] == '\t')) {
+                vs++;
+            }
+            while (ve > vs && (raw[ve - 1] == ' ' || raw[ve - 1] == '\t')) {
+                ve--;
+            }
+            if (is(start, ne, CONTENT_LENGTH)) {
+                contentLength = digits(vs, ve);
+            } else if (is(start, ne, TRANSFER_ENCODING)) {
+                chunked = value(vs, ve).contains("chunked");
+            } else if (is(start, ne, CONNECTION)) {
+                close = value(vs, ve).contains("close");
+            }
+            for (byte[] d : DROPPED) {
+                if (is(start, ne, d)) {
+                    return;
                 }
-                case "transfer-encoding" -> chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
-                case "connection" -> close = value.toLowerCase(Locale.ROOT).contains("close");
-                default -> {
+            }
+            if (count * 4 == spans.length) {
+                spans = Arrays.copyOf(spans, spans.length * 2);
+            }
+            int i = count++ * 4;
+            spans[i] = start;
+            spans[i + 1] = ne;
+            spans[i + 2] = vs;
+            spans[i + 3] = ve;
+        }
+
+        private long digits(int vs, int ve) throws IOException {
+            long n = 0;
+            for (int i = vs; i < ve; i++) {
+                if (raw[i] < '0' || raw[i] > '9' || i - vs >= 18) {
+                    throw new IOException("bad Content-Length from backend: " + new String(raw, 0, vs, ve - vs));
+                }
+                n = n * 10 + (raw[i] - '0');
+            }
+            if (ve == vs) {
+                throw new IOException("empty Content-Length from backend");
+            }
+            return n;
+        }
+
+        private String value(int vs, int ve) {
+            return new String(raw, 0, vs, ve - vs).toLowerCase(Locale.ROOT);
+        }
+
+        /** Whether {@code raw[start, end)} is the lower-case name {@code name}, ignoring ASCII case. */
+        private boolean is(int start, int end, byte[] name) {
+            if (end - start != name.length) {
+                return false;
+            }
+            for (int i = 0; i < name.length; i++) {
+                int c = raw[start + i];
+                if (c >= 'A' && c <= 'Z') {
+                    c += 'a' - 'A';
+                }
+                if (c != name[i]) {
+                    return false;
                 }
             }
-            if (!HopByHop.dropFromResponse(lower)) {
-                headers.add(new String[] {name, value});
-            }
+            return true;
         }
 
         void frame(boolean headRequest) {
@@ -321,7 +414,26 @@ final class Relay {
             return reason;
         }
 
+        /** Appends every relayed header as {@code name: value} and CRLF, bytes as they came. */
+        void writeHeaders(AsciiBuffer out) {
+            for (int i = 0; i < count * 4; i += 4) {
+                out.bytes(raw, spans[i], spans[i + 1] - spans[i]);
+                out.text(": ");
+                out.bytes(raw, spans[i + 2], spans[i + 3] - spans[i + 2]);
+                out.text("\r\n");
+            }
+        }
+
+        /** The relayed headers as {name, value} pairs, in order (for Helidon's response). */
         List<String[]> headers() {
+            if (headers == null) {
+                List<String[]> h = new ArrayList<>(count);
+                for (int i = 0; i < count * 4; i += 4) {
+                    h.add(new String[] {new String(raw, 0, spans[i], spans[i + 1] - spans[i]),
+                            new String(raw, 0, spans[i + 2], spans[i + 3] - spans[i + 2])});
+                }
+                headers = h;
+            }
             return headers;
         }
 
@@ -339,6 +451,10 @@ final class Relay {
 
         boolean keepAlive() {
             return !close && !http10;
+        }
+
+        private static byte[] bytes(String s) {
+            return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         }
 
         private static String abbreviate(String s) {

@@ -4,7 +4,6 @@ import io.helidon.http.Status;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.List;
 
 /**
  * A {@link ClientResponse} written straight onto the client's socket by the fast path
@@ -81,11 +80,7 @@ final class SocketResponse implements ClientResponse {
     /** @param length the body length to declare, -1 for chunked, -2 for none (1xx, 204, 304, or until close) */
     private void head(Relay.ResponseHead head, ResponseDecoration decoration, long length) {
         statusLine(head.status(), head.reason());
-        List<String[]> headers = head.headers();
-        for (int i = 0; i < headers.size(); i++) {
-            String[] h = headers.get(i);
-            buf.header(h[0], h[1]);
-        }
+        head.writeHeaders(buf);
         buf.header(ResponseDecoration.BACKEND_INDEX.defaultCase(), Integer.toString(decoration.backend().id()));
         buf.header(ResponseDecoration.AFFINITY_STATE.defaultCase(), decoration.affinity().text());
         if (decoration.schemaSize() >= 0) {

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -18,8 +19,8 @@ final class UpstreamConnection implements AutoCloseable {
 
     private final SocketChannel channel;
     private final Reactor.Readiness readiness;
-    private final byte[] buf = new byte[BUFFER];
-    private final ByteBuffer bufView = ByteBuffer.wrap(buf);
+    private byte[] buf = new byte[BUFFER];
+    private ByteBuffer bufView = ByteBuffer.wrap(buf);
     private final byte[] wbuf = new byte[BUFFER];
     private boolean eof;
     private int wpos;
@@ -206,6 +207,56 @@ final class UpstreamConnection implements AutoCloseable {
             if (sb.length() > maxLength) {
                 throw new IOException("response line or header longer than " + maxLength + " bytes");
             }
+        }
+    }
+
+    /**
+     * Reads a response head: the bytes up to and including the empty line that ends it (lines end
+     * in CRLF or LF); null when the stream ends before its first byte.
+     */
+    byte[] readHead(int maxLength) throws IOException {
+        int scanned = pos;
+        while (true) {
+            for (int i = scanned; i < lim; i++) {
+                if (buf[i] == '\n') {
+                    int next = i + 1;
+                    if (next < lim && buf[next] == '\r') {
+                        next++;
+                    }
+                    if (next < lim && buf[next] == '\n') {
+                        byte[] head = Arrays.copyOfRange(buf, pos, next + 1);
+                        pos = next + 1;
+                        return head;
+                    }
+                    if (next >= lim) {
+                        scanned = i; // the line after may still be arriving: look at this LF again
+                        break;
+                    }
+                }
+                scanned = i + 1;
+            }
+            if (lim - pos >= maxLength) {
+                throw new IOException("response head longer than " + maxLength + " bytes");
+            }
+            if (pos > 0 && lim == buf.length) {
+                System.arraycopy(buf, pos, buf, 0, lim - pos);
+                scanned -= pos;
+                lim -= pos;
+                pos = 0;
+            }
+            if (lim == buf.length) {
+                buf = Arrays.copyOf(buf, Math.min(buf.length * 2, maxLength + BUFFER));
+                bufView = ByteBuffer.wrap(buf);
+            }
+            bufView.clear().position(lim);
+            int n = channelRead(bufView);
+            if (n < 0) {
+                if (lim == pos) {
+                    return null;
+                }
+                throw new EOFException("connection closed in the response head");
+            }
+            lim += n;
         }
     }
 
