@@ -16,11 +16,21 @@ final class HopByHop {
     private HopByHop() {
     }
 
-    /** Not forwarded from client to backend: hop-by-hop, Host, framing and Expect (we send the body ourselves). */
-    static boolean dropFromRequest(String lowerName) {
-        return CONNECTION_HEADERS.contains(lowerName) || "host".equals(lowerName)
-                || "content-length".equals(lowerName) || "expect".equals(lowerName)
-                || "x-forwarded-for".equals(lowerName);
+    private static final String[] DROPPED_FROM_REQUEST = {
+            "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+            "proxy-authenticate", "proxy-authorization", "host", "content-length", "expect", "x-forwarded-for"};
+
+    /**
+     * Not forwarded from client to backend: hop-by-hop, Host, framing and Expect (we send the body
+     * ourselves); the name in any case, compared without a lower-cased copy.
+     */
+    static boolean dropFromRequestIgnoringCase(String name) {
+        for (String d : DROPPED_FROM_REQUEST) {
+            if (d.length() == name.length() && d.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Not relayed from backend to client: hop-by-hop and framing (the server frames the body itself). */

@@ -70,16 +70,18 @@ final class OutboundRequest {
         String forwardedFor = null;
         boolean hasProto = false;
         for (String[] h : headers) {
-            String lower = h[0].toLowerCase(Locale.ROOT);
-            if ("x-forwarded-for".equals(lower)) {
+            String name = h[0];
+            if ("x-forwarded-for".equalsIgnoreCase(name)) {
                 forwardedFor = forwardedFor == null ? h[1] : forwardedFor + ", " + h[1];
                 continue;
             }
-            if (HopByHop.dropFromRequest(lower) || connectionTokens.contains(lower)) {
+            // Most headers are none of these: compared in place, no lower-cased copy per header.
+            if (HopByHop.dropFromRequestIgnoringCase(name)
+                    || (!connectionTokens.isEmpty() && connectionTokens.contains(name.toLowerCase(Locale.ROOT)))) {
                 continue;
             }
-            hasProto |= "x-forwarded-proto".equals(lower);
-            out.header(h[0], h[1]);
+            hasProto |= "x-forwarded-proto".equalsIgnoreCase(name);
+            out.header(name, h[1]);
         }
         out.header("X-Forwarded-For", forwardedFor == null ? client : forwardedFor + ", " + client);
         if (!hasProto) {
