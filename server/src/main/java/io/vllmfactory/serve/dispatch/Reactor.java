@@ -39,6 +39,8 @@ final class Reactor implements AutoCloseable {
     private final ConcurrentLinkedQueue<Readiness> registrations = new ConcurrentLinkedQueue<>();
     private final Thread poller;
     private volatile boolean blocked;
+    /** Threads the current poll woke (poller thread only). */
+    private int woken;
     private volatile boolean open = true;
 
     Reactor() {
@@ -76,8 +78,11 @@ final class Reactor implements AutoCloseable {
                 while ((r = registrations.poll()) != null) {
                     r.attach(selector);
                 }
-                int n = selector.selectNow(Reactor::fire);
-                if (n > 0) {
+                woken = 0;
+                selector.selectNow(this::fire);
+                // Only a poll that woke somebody counts as traffic: keys that report bytes nobody
+                // waits for yet must not keep the poller spinning.
+                if (woken > 0) {
                     empty = 0;
                     Thread.yield();
                 } else if (++empty < SPINS) {
@@ -86,7 +91,7 @@ final class Reactor implements AutoCloseable {
                     blocked = true;
                     try {
                         if (registrations.isEmpty()) {
-                            selector.select(Reactor::fire);
+                            selector.select(this::fire);
                         }
                     } finally {
                         blocked = false;
@@ -117,8 +122,10 @@ final class Reactor implements AutoCloseable {
         }
     }
 
-    private static void fire(SelectionKey key) {
-        ((Readiness) key.attachment()).fire(key);
+    private void fire(SelectionKey key) {
+        if (((Readiness) key.attachment()).fire(key)) {
+            woken++;
+        }
     }
 
     /** Stops polling; connections still registered are told they closed, so nobody waits on them. */
@@ -163,18 +170,19 @@ final class Reactor implements AutoCloseable {
             return (disarmed ? 0 : SelectionKey.OP_READ) | (writer != null ? SelectionKey.OP_WRITE : 0);
         }
 
-        /** On the poller: records what the key is ready for and wakes the waiters. */
-        private void fire(SelectionKey k) {
+        /** On the poller: records what the key is ready for and wakes the waiters; whether it woke one. */
+        private boolean fire(SelectionKey k) {
             int ops;
             try {
                 ops = k.readyOps();
             } catch (CancelledKeyException e) { // the connection closed while the poll ran
                 closed();
-                return;
+                return false;
             }
+            boolean woke = false;
             if ((ops & SelectionKey.OP_WRITE) != 0) {
                 writable = true;
-                unpark(writer);
+                woke = unpark(writer);
             }
             if ((ops & SelectionKey.OP_READ) != 0) {
                 boolean again = readable;
@@ -182,6 +190,7 @@ final class Reactor implements AutoCloseable {
                 Thread r = reader;
                 if (r != null) {
                     LockSupport.unpark(r);
+                    woke = true;
                 } else if (again && ++unclaimed > UNCLAIMED_POLLS) {
                     // Level-triggered: bytes nobody reads yet (a client's next request while its
                     // request waits, a backend closing an idle connection) would be reported on
@@ -190,6 +199,7 @@ final class Reactor implements AutoCloseable {
                     interest(k);
                 }
             }
+            return woke;
         }
 
         private void interest(SelectionKey k) {
@@ -277,10 +287,12 @@ final class Reactor implements AutoCloseable {
             reactor.wakeIfBlocked(); // the selector finishes closing the channel at its next poll
         }
 
-        private static void unpark(Thread t) {
+        private static boolean unpark(Thread t) {
             if (t != null) {
                 LockSupport.unpark(t);
+                return true;
             }
+            return false;
         }
     }
 }
