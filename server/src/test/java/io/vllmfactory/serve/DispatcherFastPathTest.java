@@ -104,6 +104,25 @@ class DispatcherFastPathTest {
     }
 
     @Test
+    void answersAPipelinedRequestThatSatUnreadWhileASlowAnswerWasBeingMade() throws Exception {
+        // The second request's bytes wait in the client connection for the whole service time, with
+        // nobody reading them: the reactor stops watching them, and must pick them up afterwards.
+        try (SimulatorProcess slow = SimulatorProcess.start("--sim-service-time-ms", "400");
+             Sidecar proxy = TestSidecars.start(List.of(slow));
+             RawHttp http = new RawHttp(proxy.port())) {
+            String body = "{\"input\": \"Paris\", \"labels\": [\"city\"]}";
+            http.send(post("/pooling", body) + post("/pooling", body), null);
+            for (int i = 0; i < 2; i++) {
+                RawHttp.Response r = http.read();
+                assertThat(r.text(), r.status(), is(200));
+                assertThat(r.header("X-VLLM-Factory-Schema-Size"), is("1"));
+            }
+            http.send("GET /sim/echo/after HTTP/1.1\r\nHost: x\r\n\r\n", null);
+            assertThat(echo(http.read()).get("path").asText(), is("/sim/echo/after"));
+        }
+    }
+
+    @Test
     void closesTheConnectionWhenTheClientAsks() throws Exception {
         try (RawHttp http = new RawHttp(sidecar.port())) {
             http.send("GET /sim/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", null);
