@@ -48,6 +48,12 @@ public final class SchemaSize {
      * @return the size, or -1 when the body has none of the fields or is not a JSON object
      */
     public static int of(byte[] body) {
+        int quick = LabelScan.of(body);
+        return quick != LabelScan.UNSURE ? quick : parsed(body);
+    }
+
+    /** {@link #of(byte[])} with Jackson's tokenizer, for every body. */
+    static int parsed(byte[] body) {
         JsonNode dataSchema = null;
         JsonNode dataLabels = null;
         JsonNode schema = null;
