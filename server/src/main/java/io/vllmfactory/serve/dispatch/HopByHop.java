@@ -33,6 +33,33 @@ final class HopByHop {
         return false;
     }
 
+    /** {@link #dropFromRequestIgnoringCase} for a name given as bytes. */
+    static boolean dropFromRequest(byte[] b, int from, int to) {
+        for (String d : DROPPED_FROM_REQUEST) {
+            if (isName(b, from, to, d)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code b[from, to)} is {@code lowerName} in any ASCII case. */
+    static boolean isName(byte[] b, int from, int to, String lowerName) {
+        if (to - from != lowerName.length()) {
+            return false;
+        }
+        for (int i = 0; i < lowerName.length(); i++) {
+            int c = b[from + i];
+            if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
+            }
+            if (c != lowerName.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Not relayed from backend to client: hop-by-hop and framing (the server frames the body itself). */
     static boolean dropFromResponse(String lowerName) {
         return CONNECTION_HEADERS.contains(lowerName) || "content-length".equals(lowerName);

@@ -50,6 +50,55 @@ final class OutboundRequest {
     }
 
     /**
+     * Encodes a request the fast path parsed, copying the request line's method and target and every
+     * forwarded header as the bytes they came in (the same choices as {@link #create}).
+     */
+    @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
+    static OutboundRequest fromHead(ProxyConnection.Head h, String client, boolean secure) {
+        byte[] raw = h.raw;
+        AsciiBuffer line = new AsciiBuffer(h.targetEnd + 11);
+        line.bytes(raw, 0, h.targetEnd);
+        line.text(" HTTP/1.1\r\n");
+        AsciiBuffer out = new AsciiBuffer(256);
+        String forwardedFor = null;
+        boolean hasProto = false;
+        int[] spans = h.spans;
+        for (int i = 0; i < h.count * 4; i += 4) {
+            int ns = spans[i];
+            int ne = spans[i + 1];
+            int vs = spans[i + 2];
+            int ve = spans[i + 3];
+            if (HopByHop.isName(raw, ns, ne, "x-forwarded-for")) {
+                String v = new String(raw, 0, vs, ve - vs);
+                forwardedFor = forwardedFor == null ? v : forwardedFor + ", " + v;
+                continue;
+            }
+            if (HopByHop.dropFromRequest(raw, ns, ne) || (!h.connectionTokens.isEmpty()
+                    && h.connectionTokens.contains(new String(raw, 0, ns, ne - ns).toLowerCase(Locale.ROOT)))) {
+                continue;
+            }
+            hasProto |= HopByHop.isName(raw, ns, ne, "x-forwarded-proto");
+            out.bytes(raw, ns, ne - ns);
+            out.text(": ");
+            out.bytes(raw, vs, ve - vs);
+            out.text("\r\n");
+        }
+        finish(out, forwardedFor, client, hasProto, secure);
+        if (h.contentLength >= 0) {
+            out.header("Content-Length", Long.toString(h.contentLength));
+        }
+        out.text("\r\n");
+        return new OutboundRequest(line.toByteArray(), out.toByteArray(), h.method, h.rawPath, h.rawQuery);
+    }
+
+    private static void finish(AsciiBuffer out, String forwardedFor, String client, boolean hasProto, boolean secure) {
+        out.header("X-Forwarded-For", forwardedFor == null ? client : forwardedFor + ", " + client);
+        if (!hasProto) {
+            out.header("X-Forwarded-Proto", secure ? "https" : "http");
+        }
+    }
+
+    /**
      * Encodes a request for the backends.
      *
      * @param headers the client's header fields as {name, value} pairs, in order, repeated ones repeated
@@ -83,10 +132,7 @@ final class OutboundRequest {
             hasProto |= "x-forwarded-proto".equalsIgnoreCase(name);
             out.header(name, h[1]);
         }
-        out.header("X-Forwarded-For", forwardedFor == null ? client : forwardedFor + ", " + client);
-        if (!hasProto) {
-            out.header("X-Forwarded-Proto", secure ? "https" : "http");
-        }
+        finish(out, forwardedFor, client, hasProto, secure);
         if (body.buffered()) {
             if (body.bytes().length > 0 || entity) {
                 out.header("Content-Length", Integer.toString(body.bytes().length));

@@ -8,6 +8,8 @@ import io.helidon.webserver.spi.ServerConnectionSelector;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -212,10 +214,10 @@ final class ProxyConnection implements ServerConnection {
             return null;
         }
         int bodyLength = (int) Math.max(h.contentLength, 0);
+        // Encoded from the head's bytes before reading the body, which may reuse the buffer.
+        OutboundRequest outbound = OutboundRequest.fromHead(h, client, ctx.isSecure());
         channel.skip(headLength);
         RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : channel.readBytes(bodyLength));
-        OutboundRequest outbound = OutboundRequest.create(h.method, h.rawPath, h.rawQuery, h.headers, client,
-                ctx.isSecure(), body, h.contentLength >= 0);
         return new Request(new Dispatcher.Incoming(outbound, body), h.rawPath, h.close, h.http10, null);
     }
 
@@ -255,7 +257,14 @@ final class ProxyConnection implements ServerConnection {
         final String method;
         final String rawPath;
         final String rawQuery;
-        final List<String[]> headers = new ArrayList<>(12);
+        /** The head's bytes; the request line's method and target end at {@link #targetEnd}. */
+        byte[] raw;
+        int targetEnd;
+        /** Per header: name start, name end, value start, value end in {@link #raw}. */
+        int[] spans = new int[64];
+        int count;
+        /** Lower-cased tokens of the Connection headers other than close and keep-alive: more headers to drop. */
+        Set<String> connectionTokens = Set.of();
         long contentLength = -1;
         boolean close;
         /** An HTTP/1.0 request: no chunked framing back, and the connection closes unless asked not to. */
@@ -308,6 +317,8 @@ final class ProxyConnection implements ServerConnection {
             }
             Head h = new Head(ascii(b, 0, sp1), rawPath, query < 0 ? "" : ascii(b, query + 1, sp2));
             h.http10 = http10;
+            h.raw = b;
+            h.targetEnd = sp2;
             boolean keepAlive = false;
             int hosts = 0;
             int p = lineEnd + 2;
@@ -342,20 +353,18 @@ final class ProxyConnection implements ServerConnection {
                 while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
                     ve--;
                 }
-                String name = ascii(b, p, colon);
                 for (int i = vs; i < ve; i++) {
                     int c = b[i] & 0xff;
                     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                        return malformed("a control character in the value of the " + name + " header");
+                        return malformed("a control character in the value of the " + ascii(b, p, colon) + " header");
                     }
                 }
-                String value = ascii(b, vs, ve);
-                switch (special(name)) {
+                switch (special(b, p, colon)) {
                     case "host" -> {
                         if (++hosts > 1) {
                             return malformed("more than one Host header");
                         }
-                        if (value.isEmpty()) {
+                        if (vs == ve) {
                             return malformed("an empty Host header");
                         }
                     }
@@ -363,23 +372,33 @@ final class ProxyConnection implements ServerConnection {
                         if (h.contentLength >= 0) {
                             return malformed("more than one Content-Length header");
                         }
-                        if (value.isEmpty() || value.length() > 18 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                            return malformed("Content-Length '" + abbreviate(value) + "' is not a decimal number of bytes");
+                        long n = digits(b, vs, ve);
+                        if (n < 0) {
+                            return malformed("Content-Length '" + abbreviate(ascii(b, vs, ve))
+                                    + "' is not a decimal number of bytes");
                         }
-                        h.contentLength = Long.parseLong(value);
+                        h.contentLength = n;
                     }
                     case "transfer-encoding", "expect", "upgrade", "te" -> {
                         return null;
                     }
                     case "connection" -> {
-                        Set<String> tokens = HopByHop.connectionTokens(value);
+                        Set<String> tokens = HopByHop.connectionTokens(ascii(b, vs, ve));
                         h.close |= tokens.contains("close");
                         keepAlive |= tokens.contains("keep-alive");
+                        for (String t : tokens) {
+                            if (!t.equals("close") && !t.equals("keep-alive")) {
+                                if (h.connectionTokens.isEmpty()) {
+                                    h.connectionTokens = new HashSet<>();
+                                }
+                                h.connectionTokens.add(t);
+                            }
+                        }
                     }
                     default -> {
                     }
                 }
-                h.headers.add(new String[] {name, value});
+                h.span(p, colon, vs, ve);
                 p = end + 2;
             }
             if (http10) {
@@ -394,15 +413,50 @@ final class ProxyConnection implements ServerConnection {
 
         /**
          * The lower-case name of a header this parser acts on, else "": compared in place, so that
-         * ordinary headers cost no lower-cased copy here (OutboundRequest makes the one it needs).
+         * ordinary headers cost no string at all.
          */
-        private static String special(String name) {
+        private static String special(byte[] b, int from, int to) {
             for (String s : SPECIAL) {
-                if (s.length() == name.length() && s.equalsIgnoreCase(name)) {
+                if (HopByHop.isName(b, from, to, s)) {
                     return s;
                 }
             }
             return "";
+        }
+
+        /** A decimal number of at most 18 digits, else -1. */
+        private static long digits(byte[] b, int from, int to) {
+            if (from == to || to - from > 18) {
+                return -1;
+            }
+            long n = 0;
+            for (int i = from; i < to; i++) {
+                if (b[i] < '0' || b[i] > '9') {
+                    return -1;
+                }
+                n = n * 10 + (b[i] - '0');
+            }
+            return n;
+        }
+
+        private void span(int nameStart, int nameEnd, int valueStart, int valueEnd) {
+            if (count * 4 == spans.length) {
+                spans = Arrays.copyOf(spans, spans.length * 2);
+            }
+            int i = count++ * 4;
+            spans[i] = nameStart;
+            spans[i + 1] = nameEnd;
+            spans[i + 2] = valueStart;
+            spans[i + 3] = valueEnd;
+        }
+
+        /** The header fields as {name, value} pairs, in order, repeated ones repeated. */
+        List<String[]> headers() {
+            List<String[]> out = new ArrayList<>(count);
+            for (int i = 0; i < count * 4; i += 4) {
+                out.add(new String[] {ascii(raw, spans[i], spans[i + 1]), ascii(raw, spans[i + 2], spans[i + 3])});
+            }
+            return out;
         }
 
         /** A head the fast path answers itself with 400: what is wrong with it, for the problem's detail. */

@@ -32,7 +32,7 @@ class ProxyConnectionHeadTest {
         assertThat(h.rawQuery, is("x=%20a&y"));
         assertThat(h.contentLength, is(12L));
         assertThat(h.close, is(false));
-        assertThat(h.headers.stream().map(kv -> kv[0] + "=" + kv[1]).toList(),
+        assertThat(h.headers().stream().map(kv -> kv[0] + "=" + kv[1]).toList(),
                 contains("Host=d:8000", "Content-Length=12", "X-Tag=caf\u00e9", "X-Tag=two"));
     }
 
