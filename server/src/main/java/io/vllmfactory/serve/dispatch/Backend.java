@@ -24,6 +24,8 @@ public final class Backend {
     private final LongAdder transportFailures = new LongAdder();
     private volatile boolean healthy;
     private volatile boolean draining;
+    /** Per affinity state, the decoration header lines the fast path writes for this backend. */
+    private final byte[][] decorationLines = new byte[AffinityState.values().length][];
 
     /**
      * @param id       stable id, reported to clients in {@code X-VLLM-Factory-Backend-Index}
@@ -51,6 +53,11 @@ public final class Backend {
         this.permits = new Semaphore(maxBatch, true);
         this.connections = new ConnectionPool(new InetSocketAddress(host, port), host + ":" + port);
         this.healthy = healthy;
+        for (AffinityState state : AffinityState.values()) {
+            decorationLines[state.ordinal()] = (ResponseDecoration.BACKEND_INDEX.defaultCase() + ": " + id + "\r\n"
+                    + ResponseDecoration.AFFINITY_STATE.defaultCase() + ": " + state.text() + "\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
     }
 
     public int id() {
@@ -102,6 +109,11 @@ public final class Backend {
     @Override
     public String toString() {
         return "backend " + id + " (" + connections.authority() + ")";
+    }
+
+    /** {@code X-VLLM-Factory-Backend-Index} and {@code -Affinity-State} lines for this backend, encoded once. */
+    byte[] decorationLines(AffinityState state) {
+        return decorationLines[state.ordinal()];
     }
 
     Semaphore permits() {

@@ -81,8 +81,8 @@ final class SocketResponse implements ClientResponse {
     private void head(Relay.ResponseHead head, ResponseDecoration decoration, long length) {
         statusLine(head.status(), head.reason());
         head.writeHeaders(buf);
-        buf.header(ResponseDecoration.BACKEND_INDEX.defaultCase(), Integer.toString(decoration.backend().id()));
-        buf.header(ResponseDecoration.AFFINITY_STATE.defaultCase(), decoration.affinity().text());
+        byte[] lines = decoration.backend().decorationLines(decoration.affinity());
+        buf.bytes(lines, 0, lines.length);
         if (decoration.schemaSize() >= 0) {
             buf.header(ResponseDecoration.SCHEMA_SIZE.defaultCase(), Integer.toString(decoration.schemaSize()));
         }
