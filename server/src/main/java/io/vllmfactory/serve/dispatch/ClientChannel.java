@@ -148,24 +148,9 @@ final class ClientChannel {
         if (eof) {
             return -1;
         }
-        int want = dst.remaining();
-        while (true) {
-            if (!readiness.readable()) {
-                readiness.awaitReadable();
-            }
-            readiness.consumed();
-            int n = channel.read(dst);
-            if (n > 0) {
-                if (n == want) {
-                    readiness.mayHaveMore();
-                }
-                return n;
-            }
-            if (n < 0) {
-                eof = true;
-                return -1;
-            }
-        }
+        int n = readiness.read(dst);
+        eof = n < 0;
+        return n;
     }
 
     /** Writes all of {@code b[off, off + len)}, parking while the client's socket buffer is full. */

@@ -36,28 +36,11 @@ final class HopByHop {
     /** {@link #dropFromRequestIgnoringCase} for a name given as bytes. */
     static boolean dropFromRequest(byte[] b, int from, int to) {
         for (String d : DROPPED_FROM_REQUEST) {
-            if (isName(b, from, to, d)) {
+            if (Ascii.isName(b, from, to, d)) {
                 return true;
             }
         }
         return false;
-    }
-
-    /** Whether {@code b[from, to)} is {@code lowerName} in any ASCII case. */
-    static boolean isName(byte[] b, int from, int to, String lowerName) {
-        if (to - from != lowerName.length()) {
-            return false;
-        }
-        for (int i = 0; i < lowerName.length(); i++) {
-            int c = b[from + i];
-            if (c >= 'A' && c <= 'Z') {
-                c += 'a' - 'A';
-            }
-            if (c != lowerName.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Not relayed from backend to client: hop-by-hop and framing (the server frames the body itself). */

@@ -50,65 +50,24 @@ final class LabelScan {
         if (b[i] != '{') {
             throw unsure(); // not an object, or a byte-order mark in front of one: the parser decides
         }
-        i++;
-        int labels = -2;
-        int dataLabels = -2;
-        boolean sawData = false;
-        ws();
-        if (peek() == '}') {
-            return -1;
-        }
-        while (true) {
-            ws();
-            int keyStart = i + 1;
-            int keyEnd = key();
-            ws();
-            expect(':');
-            ws();
-            if (is(keyStart, keyEnd, "labels")) {
-                if (labels != -2) {
-                    throw unsure();
-                }
-                labels = count();
-            } else if (is(keyStart, keyEnd, "schema")) {
-                throw unsure();
-            } else if (is(keyStart, keyEnd, "data")) {
-                if (sawData) {
-                    throw unsure();
-                }
-                sawData = true;
-                dataLabels = data();
-            } else {
-                skipValue(0);
-            }
-            ws();
-            byte c = next();
-            if (c == '}') {
-                break;
-            }
-            if (c != ',') {
-                throw unsure();
-            }
-        }
-        if (dataLabels != -2) {
-            return dataLabels;
-        }
-        return labels != -2 ? labels : -1;
+        int size = members(true);
+        return size == -2 ? -1 : size;
     }
 
-    /** The value of {@code data}: its labels' count, or -2 when it has none. */
-    private int data() {
-        if (peek() != '{') {
-            skipValue(0);
-            return -2;
-        }
-        i++;
+    /**
+     * The members of the object that starts here: the count of its labels (for the top level,
+     * those of {@code data} first), or -2 when it has none.
+     */
+    private int members(boolean top) {
+        i++; // the {
         ws();
         if (peek() == '}') {
             i++;
             return -2;
         }
         int labels = -2;
+        int dataLabels = -2;
+        boolean sawData = false;
         while (true) {
             ws();
             int keyStart = i + 1;
@@ -123,13 +82,23 @@ final class LabelScan {
                 labels = count();
             } else if (is(keyStart, keyEnd, "schema")) {
                 throw unsure();
+            } else if (top && is(keyStart, keyEnd, "data")) {
+                if (sawData) {
+                    throw unsure();
+                }
+                sawData = true;
+                if (peek() == '{') {
+                    dataLabels = members(false);
+                } else {
+                    skipValue(1);
+                }
             } else {
                 skipValue(1);
             }
             ws();
             byte c = next();
             if (c == '}') {
-                return labels;
+                return dataLabels != -2 ? dataLabels : labels;
             }
             if (c != ',') {
                 throw unsure();

@@ -62,14 +62,12 @@ final class OutboundRequest {
         AsciiBuffer out = new AsciiBuffer(256);
         String forwardedFor = null;
         boolean hasProto = false;
-        int[] spans = h.spans;
-        for (int i = 0; i < h.count * 4; i += 4) {
-            int ns = spans[i];
-            int ne = spans[i + 1];
-            int vs = spans[i + 2];
-            int ve = spans[i + 3];
-            if (HopByHop.isName(raw, ns, ne, "x-forwarded-for")) {
-                String v = new String(raw, 0, vs, ve - vs);
+        HeaderSpans spans = h.spans;
+        for (int k = 0; k < spans.size(); k++) {
+            int ns = spans.nameStart(k);
+            int ne = spans.nameEnd(k);
+            if (Ascii.isName(raw, ns, ne, "x-forwarded-for")) {
+                String v = new String(raw, 0, spans.valueStart(k), spans.valueEnd(k) - spans.valueStart(k));
                 forwardedFor = forwardedFor == null ? v : forwardedFor + ", " + v;
                 continue;
             }
@@ -77,11 +75,8 @@ final class OutboundRequest {
                     && h.connectionTokens.contains(new String(raw, 0, ns, ne - ns).toLowerCase(Locale.ROOT)))) {
                 continue;
             }
-            hasProto |= HopByHop.isName(raw, ns, ne, "x-forwarded-proto");
-            out.bytes(raw, ns, ne - ns);
-            out.text(": ");
-            out.bytes(raw, vs, ve - vs);
-            out.text("\r\n");
+            hasProto |= Ascii.isName(raw, ns, ne, "x-forwarded-proto");
+            spans.write(raw, k, out);
         }
         finish(out, forwardedFor, client, hasProto, secure);
         if (h.contentLength >= 0) {

@@ -7,8 +7,6 @@ import io.helidon.webserver.spi.ServerConnectionSelector;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -260,9 +258,8 @@ final class ProxyConnection implements ServerConnection {
         /** The head's bytes; the request line's method and target end at {@link #targetEnd}. */
         byte[] raw;
         int targetEnd;
-        /** Per header: name start, name end, value start, value end in {@link #raw}. */
-        int[] spans = new int[64];
-        int count;
+        /** Where each header is in {@link #raw}. */
+        final HeaderSpans spans = new HeaderSpans();
         /** Lower-cased tokens of the Connection headers other than close and keep-alive: more headers to drop. */
         Set<String> connectionTokens = Set.of();
         long contentLength = -1;
@@ -372,7 +369,7 @@ final class ProxyConnection implements ServerConnection {
                         if (h.contentLength >= 0) {
                             return malformed("more than one Content-Length header");
                         }
-                        long n = digits(b, vs, ve);
+                        long n = Ascii.decimal(b, vs, ve);
                         if (n < 0) {
                             return malformed("Content-Length '" + abbreviate(ascii(b, vs, ve))
                                     + "' is not a decimal number of bytes");
@@ -398,7 +395,7 @@ final class ProxyConnection implements ServerConnection {
                     default -> {
                     }
                 }
-                h.span(p, colon, vs, ve);
+                h.spans.add(p, colon, vs, ve);
                 p = end + 2;
             }
             if (http10) {
@@ -417,46 +414,16 @@ final class ProxyConnection implements ServerConnection {
          */
         private static String special(byte[] b, int from, int to) {
             for (String s : SPECIAL) {
-                if (HopByHop.isName(b, from, to, s)) {
+                if (Ascii.isName(b, from, to, s)) {
                     return s;
                 }
             }
             return "";
         }
 
-        /** A decimal number of at most 18 digits, else -1. */
-        private static long digits(byte[] b, int from, int to) {
-            if (from == to || to - from > 18) {
-                return -1;
-            }
-            long n = 0;
-            for (int i = from; i < to; i++) {
-                if (b[i] < '0' || b[i] > '9') {
-                    return -1;
-                }
-                n = n * 10 + (b[i] - '0');
-            }
-            return n;
-        }
-
-        private void span(int nameStart, int nameEnd, int valueStart, int valueEnd) {
-            if (count * 4 == spans.length) {
-                spans = Arrays.copyOf(spans, spans.length * 2);
-            }
-            int i = count++ * 4;
-            spans[i] = nameStart;
-            spans[i + 1] = nameEnd;
-            spans[i + 2] = valueStart;
-            spans[i + 3] = valueEnd;
-        }
-
         /** The header fields as {name, value} pairs, in order, repeated ones repeated. */
         List<String[]> headers() {
-            List<String[]> out = new ArrayList<>(count);
-            for (int i = 0; i < count * 4; i += 4) {
-                out.add(new String[] {ascii(raw, spans[i], spans[i + 1]), ascii(raw, spans[i + 2], spans[i + 3])});
-            }
-            return out;
+            return spans.pairs(raw);
         }
 
         /** A head the fast path answers itself with 400: what is wrong with it, for the problem's detail. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
@@ -210,20 +211,32 @@ final class Reactor implements AutoCloseable {
             }
         }
 
-        /** Whether the last poll saw bytes to read that no read has taken yet. */
-        boolean readable() {
-            return readable;
-        }
-
         /** About to read: bytes that arrive from now on are reported by the next poll. */
-        void consumed() {
+        private void consumed() {
             readable = false;
             unclaimed = 0;
         }
 
-        /** A read filled its buffer: more bytes may be waiting, read again before parking. */
-        void mayHaveMore() {
-            readable = true;
+        /**
+         * Reads at least one byte into {@code dst}, parking until a poll reports some when none came
+         * yet; -1 at end of stream. The flag is cleared before the read, so bytes that arrive after it
+         * are seen by the next poll; a read that fills {@code dst} leaves it set (more may be waiting).
+         */
+        int read(ByteBuffer dst) throws IOException {
+            int want = dst.remaining();
+            while (true) {
+                if (!readable) {
+                    awaitReadable();
+                }
+                consumed();
+                int n = channel.read(dst);
+                if (n != 0) {
+                    if (n == want) {
+                        readable = true;
+                    }
+                    return n;
+                }
+            }
         }
 
         /** Parks until the channel is readable or closed. */

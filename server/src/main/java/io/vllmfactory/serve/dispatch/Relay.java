@@ -3,8 +3,6 @@ package io.vllmfactory.serve.dispatch;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -243,21 +241,16 @@ final class Relay {
      */
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static final class ResponseHead {
-        private static final byte[][] DROPPED = {
-                bytes("connection"), bytes("keep-alive"), bytes("proxy-connection"), bytes("transfer-encoding"),
-                bytes("te"), bytes("trailer"), bytes("upgrade"), bytes("proxy-authenticate"),
-                bytes("proxy-authorization"), bytes("content-length")};
-        private static final byte[] CONTENT_LENGTH = bytes("content-length");
-        private static final byte[] TRANSFER_ENCODING = bytes("transfer-encoding");
-        private static final byte[] CONNECTION = bytes("connection");
+        private static final String[] DROPPED = {
+                "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+                "proxy-authenticate", "proxy-authorization", "content-length"};
 
         private final byte[] raw;
         private final int status;
         private final String reason;
         private final boolean http10;
-        /** Per relayed header: name start, name end, value start, value end in {@link #raw}. */
-        private int[] spans = new int[48];
-        private int count;
+        /** Where each relayed header is in {@link #raw}. */
+        private final HeaderSpans spans = new HeaderSpans();
         private List<String[]> headers;
         private long contentLength = -1;
         private boolean chunked;
@@ -342,61 +335,29 @@ final class Relay {
             while (ve > vs && (raw[ve - 1] == ' ' || raw[ve - 1] == '\t')) {
                 ve--;
             }
-            if (is(start, ne, CONTENT_LENGTH)) {
-                contentLength = digits(vs, ve);
-            } else if (is(start, ne, TRANSFER_ENCODING)) {
+            if (Ascii.isName(raw, start, ne, "content-length")) {
+                if (ve == vs) {
+                    throw new IOException("empty Content-Length from backend");
+                }
+                contentLength = Ascii.decimal(raw, vs, ve);
+                if (contentLength < 0) {
+                    throw new IOException("bad Content-Length from backend: " + new String(raw, 0, vs, ve - vs));
+                }
+            } else if (Ascii.isName(raw, start, ne, "transfer-encoding")) {
                 chunked = value(vs, ve).contains("chunked");
-            } else if (is(start, ne, CONNECTION)) {
+            } else if (Ascii.isName(raw, start, ne, "connection")) {
                 close = value(vs, ve).contains("close");
             }
-            for (byte[] d : DROPPED) {
-                if (is(start, ne, d)) {
+            for (String d : DROPPED) {
+                if (Ascii.isName(raw, start, ne, d)) {
                     return;
                 }
             }
-            if (count * 4 == spans.length) {
-                spans = Arrays.copyOf(spans, spans.length * 2);
-            }
-            int i = count++ * 4;
-            spans[i] = start;
-            spans[i + 1] = ne;
-            spans[i + 2] = vs;
-            spans[i + 3] = ve;
-        }
-
-        private long digits(int vs, int ve) throws IOException {
-            long n = 0;
-            for (int i = vs; i < ve; i++) {
-                if (raw[i] < '0' || raw[i] > '9' || i - vs >= 18) {
-                    throw new IOException("bad Content-Length from backend: " + new String(raw, 0, vs, ve - vs));
-                }
-                n = n * 10 + (raw[i] - '0');
-            }
-            if (ve == vs) {
-                throw new IOException("empty Content-Length from backend");
-            }
-            return n;
+            spans.add(start, ne, vs, ve);
         }
 
         private String value(int vs, int ve) {
             return new String(raw, 0, vs, ve - vs).toLowerCase(Locale.ROOT);
-        }
-
-        /** Whether {@code raw[start, end)} is the lower-case name {@code name}, ignoring ASCII case. */
-        private boolean is(int start, int end, byte[] name) {
-            if (end - start != name.length) {
-                return false;
-            }
-            for (int i = 0; i < name.length; i++) {
-                int c = raw[start + i];
-                if (c >= 'A' && c <= 'Z') {
-                    c += 'a' - 'A';
-                }
-                if (c != name[i]) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         void frame(boolean headRequest) {
@@ -416,23 +377,15 @@ final class Relay {
 
         /** Appends every relayed header as {@code name: value} and CRLF, bytes as they came. */
         void writeHeaders(AsciiBuffer out) {
-            for (int i = 0; i < count * 4; i += 4) {
-                out.bytes(raw, spans[i], spans[i + 1] - spans[i]);
-                out.text(": ");
-                out.bytes(raw, spans[i + 2], spans[i + 3] - spans[i + 2]);
-                out.text("\r\n");
+            for (int k = 0; k < spans.size(); k++) {
+                spans.write(raw, k, out);
             }
         }
 
         /** The relayed headers as {name, value} pairs, in order (for Helidon's response). */
         List<String[]> headers() {
             if (headers == null) {
-                List<String[]> h = new ArrayList<>(count);
-                for (int i = 0; i < count * 4; i += 4) {
-                    h.add(new String[] {new String(raw, 0, spans[i], spans[i + 1] - spans[i]),
-                            new String(raw, 0, spans[i + 2], spans[i + 3] - spans[i + 2])});
-                }
-                headers = h;
+                headers = spans.pairs(raw);
             }
             return headers;
         }
@@ -451,10 +404,6 @@ final class Relay {
 
         boolean keepAlive() {
             return !close && !http10;
-        }
-
-        private static byte[] bytes(String s) {
-            return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         }
 
         private static String abbreviate(String s) {

@@ -299,34 +299,18 @@ final class UpstreamConnection implements AutoCloseable {
         return true;
     }
 
-    /**
-     * Reads at least one byte, parking until the reactor sees some when none came yet; -1 at end of
-     * stream. The readiness flag is cleared before the read, so bytes that arrive after it are seen
-     * by the next poll.
-     */
+    /** Reads at least one byte, parking until the reactor sees some; -1 at end of stream. */
     private int channelRead(ByteBuffer dst) throws IOException {
         if (eof) {
             return -1;
         }
-        int want = dst.remaining();
-        while (true) {
-            if (!readiness.readable()) {
-                readiness.awaitReadable();
-            }
-            readiness.consumed();
-            int n = channel.read(dst);
-            if (n > 0) {
-                if (n == want) {
-                    readiness.mayHaveMore();
-                }
-                progress();
-                return n;
-            }
-            if (n < 0) {
-                eof = true;
-                return -1;
-            }
+        int n = readiness.read(dst);
+        if (n < 0) {
+            eof = true;
+        } else {
+            progress();
         }
+        return n;
     }
 
     @Override
