@@ -15,11 +15,16 @@ final class TestSidecars {
     }
 
     static Sidecar start(List<SimulatorProcess> backends, String... flags) {
+        return startInFrontOf(backends.stream().map(SimulatorProcess::url).toList(), flags);
+    }
+
+    /** A sidecar in front of backends given by URL. */
+    static Sidecar startInFrontOf(List<String> backendUrls, String... flags) {
         List<String> args = new ArrayList<>(List.of("--host", "127.0.0.1", "--port", "0",
                 "--health-interval", "100ms", "--health-timeout", "1s", "--drain-timeout", "5s"));
-        for (SimulatorProcess b : backends) {
+        for (String url : backendUrls) {
             args.add("--backend-url");
-            args.add(b.url());
+            args.add(url);
         }
         args.addAll(List.of(flags));
         CommandLine cl = CommandLine.parse(args.toArray(String[]::new));
