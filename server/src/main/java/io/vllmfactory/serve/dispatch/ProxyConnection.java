@@ -22,9 +22,9 @@ import java.util.Set;
  * <p>It takes only plain, well-formed requests: HTTP/1.1 or 1.0, a request line and headers made of the
  * characters RFC 9112 allows, exactly one Host, at most one Content-Length and a body small enough to
  * hold in memory. The first request that is anything else (chunked or {@code Expect} uploads,
- * {@code Upgrade}, HTTP/1.0, bodies past the buffer limit, malformed or oversized heads,
- * {@code /health}) is left unread, and the connection is handed to Helidon's own HTTP/1 connection
- * for the rest of its life, which routes it through {@link Dispatcher#handle} or answers the error,
+ * {@code Upgrade}, bodies past the buffer limit, malformed or oversized heads, {@code /health}) is not
+ * consumed: the connection, with the bytes read so far, goes to Helidon's own HTTP/1 connection for
+ * the rest of its life, which routes it through {@link Dispatcher#handle} or answers the error,
  * reading and writing through the same {@link ClientChannel}.
  * So every request gets the general path's behaviour; common ones just get there for less.
  */

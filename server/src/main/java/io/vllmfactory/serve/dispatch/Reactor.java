@@ -150,7 +150,7 @@ final class Reactor implements AutoCloseable {
         private volatile boolean readable;
         private volatile boolean writable;
         private volatile boolean closed;
-        /** Read interest was dropped: bytes sat unread through two polls with nobody waiting for them. */
+        /** Read interest was dropped: bytes sat unread through many polls with nobody waiting for them. */
         private volatile boolean disarmed;
         private volatile int unclaimed;
 
