@@ -1,6 +1,8 @@
 package io.vllmfactory.serve.dispatch;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -9,22 +11,26 @@ import java.util.Set;
  * forwarded by a proxy; plus the ones the proxy writes itself.
  */
 final class HopByHop {
-    private static final Set<String> CONNECTION_HEADERS = Set.of(
+    /** RFC 9110 section 7.6.1's connection-specific headers. */
+    private static final List<String> CONNECTION_HEADERS = List.of(
             "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
             "proxy-authenticate", "proxy-authorization");
+    /** Host, framing and Expect are written by the proxy itself; X-Forwarded-For is appended to. */
+    private static final String[] DROPPED_FROM_REQUEST = with("host", "content-length", "expect", "x-forwarded-for");
+    /** The server frames the body itself. */
+    private static final String[] DROPPED_FROM_RESPONSE = with("content-length");
 
     private HopByHop() {
     }
 
-    private static final String[] DROPPED_FROM_REQUEST = {
-            "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-            "proxy-authenticate", "proxy-authorization", "host", "content-length", "expect", "x-forwarded-for"};
+    private static String[] with(String... more) {
+        List<String> all = new ArrayList<>(CONNECTION_HEADERS);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
 
-    /**
-     * Not forwarded from client to backend: hop-by-hop, Host, framing and Expect (we send the body
-     * ourselves); the name in any case, compared without a lower-cased copy.
-     */
-    static boolean dropFromRequestIgnoringCase(String name) {
+    /** Not forwarded from client to backend; the name in any case, compared without a lower-cased copy. */
+    static boolean dropFromRequest(String name) {
         for (String d : DROPPED_FROM_REQUEST) {
             if (d.length() == name.length() && d.equalsIgnoreCase(name)) {
                 return true;
@@ -33,19 +39,23 @@ final class HopByHop {
         return false;
     }
 
-    /** {@link #dropFromRequestIgnoringCase} for a name given as bytes. */
+    /** {@link #dropFromRequest(String)} for a name given as the bytes {@code b[from, to)}. */
     static boolean dropFromRequest(byte[] b, int from, int to) {
-        for (String d : DROPPED_FROM_REQUEST) {
+        return isAny(b, from, to, DROPPED_FROM_REQUEST);
+    }
+
+    /** Not relayed from backend to client, for a name given as the bytes {@code b[from, to)}. */
+    static boolean dropFromResponse(byte[] b, int from, int to) {
+        return isAny(b, from, to, DROPPED_FROM_RESPONSE);
+    }
+
+    private static boolean isAny(byte[] b, int from, int to, String[] lowerNames) {
+        for (String d : lowerNames) {
             if (Ascii.isName(b, from, to, d)) {
                 return true;
             }
         }
         return false;
-    }
-
-    /** Not relayed from backend to client: hop-by-hop and framing (the server frames the body itself). */
-    static boolean dropFromResponse(String lowerName) {
-        return CONNECTION_HEADERS.contains(lowerName) || "content-length".equals(lowerName);
     }
 
     /** Lower-cased tokens of a Connection header value: further headers that are hop-by-hop. */

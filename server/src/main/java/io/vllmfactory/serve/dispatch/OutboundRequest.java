@@ -120,7 +120,7 @@ final class OutboundRequest {
                 continue;
             }
             // Most headers are none of these: compared in place, no lower-cased copy per header.
-            if (HopByHop.dropFromRequestIgnoringCase(name)
+            if (HopByHop.dropFromRequest(name)
                     || (!connectionTokens.isEmpty() && connectionTokens.contains(name.toLowerCase(Locale.ROOT)))) {
                 continue;
             }

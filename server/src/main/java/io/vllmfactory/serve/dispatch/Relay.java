@@ -241,10 +241,6 @@ final class Relay {
      */
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static final class ResponseHead {
-        private static final String[] DROPPED = {
-                "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-                "proxy-authenticate", "proxy-authorization", "content-length"};
-
         private final byte[] raw;
         private final int status;
         private final String reason;
@@ -299,7 +295,7 @@ final class Relay {
             return lf > start && b[lf - 1] == '\r' ? lf - 1 : lf;
         }
 
-        static ResponseHead parseStatusLine(String line, byte[] raw) throws IOException {
+        private static ResponseHead parseStatusLine(String line, byte[] raw) throws IOException {
             // HTTP/1.1 200 OK
             if (!line.startsWith("HTTP/1.") || line.length() < 12 || line.charAt(8) != ' ') {
                 throw new IOException("not an HTTP/1.x status line from backend: " + abbreviate(line));
@@ -348,12 +344,9 @@ final class Relay {
             } else if (Ascii.isName(raw, start, ne, "connection")) {
                 close = value(vs, ve).contains("close");
             }
-            for (String d : DROPPED) {
-                if (Ascii.isName(raw, start, ne, d)) {
-                    return;
-                }
+            if (!HopByHop.dropFromResponse(raw, start, ne)) {
+                spans.add(start, ne, vs, ve);
             }
-            spans.add(start, ne, vs, ve);
         }
 
         private String value(int vs, int ve) {
