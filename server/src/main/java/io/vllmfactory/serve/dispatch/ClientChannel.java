@@ -25,15 +25,13 @@ import java.util.Arrays;
 final class ClientChannel {
     private static final Field NIO_SOCKET_CHANNEL = channelField();
 
-    private final SocketChannel channel;
     private final Reactor.Readiness readiness;
     private byte[] in = new byte[4096];
     private int pos;
     private int lim;
     private boolean eof;
 
-    private ClientChannel(SocketChannel channel, Reactor.Readiness readiness) {
-        this.channel = channel;
+    private ClientChannel(Reactor.Readiness readiness) {
         this.readiness = readiness;
     }
 
@@ -51,7 +49,7 @@ final class ClientChannel {
         try {
             SocketChannel ch = (SocketChannel) NIO_SOCKET_CHANNEL.get(socket);
             ch.configureBlocking(false);
-            ClientChannel c = new ClientChannel(ch, reactor.register(ch));
+            ClientChannel c = new ClientChannel(reactor.register(ch));
             // Helidon read the first bytes already, to tell which protocol the connection speaks.
             int n = helidonReader.available();
             if (n > 0) {
@@ -75,17 +73,13 @@ final class ClientChannel {
         }
     }
 
-    /** The read buffer: bytes {@link #position()} to {@link #limit()} are read and not yet consumed. */
+    /** The read buffer: the {@link #available()} bytes from {@link #position()} are read and not yet consumed. */
     byte[] buffer() {
         return in;
     }
 
     int position() {
         return pos;
-    }
-
-    int limit() {
-        return lim;
     }
 
     int available() {
@@ -157,9 +151,7 @@ final class ClientChannel {
     synchronized void write(byte[] b, int off, int len) throws IOException {
         ByteBuffer bb = ByteBuffer.wrap(b, off, len);
         while (bb.hasRemaining()) {
-            if (channel.write(bb) == 0) {
-                readiness.awaitWritable();
-            }
+            readiness.write(bb);
         }
     }
 

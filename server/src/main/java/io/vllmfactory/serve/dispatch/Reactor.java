@@ -14,9 +14,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Readiness for the dispatcher's backend connections: one selector and one virtual thread that
- * polls it, so that a virtual thread reading a backend's answer parks and is woken without the
- * JDK's per-read poller registration.
+ * Readiness for the dispatcher's client and backend connections: one selector and one virtual
+ * thread that polls it, so that a virtual thread waiting for a request or for a backend's answer
+ * parks and is woken without the JDK's per-read poller registration.
  *
  * <p>Why: a blocking read on a virtual thread that finds no data costs a read that returns EAGAIN
  * and an {@code epoll_ctl} to re-arm a one-shot registration, every time. Here a connection is
@@ -26,12 +26,12 @@ import java.util.concurrent.locks.LockSupport;
  * plain blocking code on virtual threads.
  *
  * <p>The poller polls without blocking and yields between polls while there is traffic (the wake-ups
- * it finds run before its next poll); after a few empty polls it blocks in the selector, which parks
- * a virtual thread, until a backend sends something or a connection is registered.
+ * it finds run before its next poll); after a few polls that woke nobody it blocks in the selector,
+ * which parks a virtual thread, until a connection has bytes or one is registered.
  */
 final class Reactor implements AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(Reactor.class.getName());
-    /** Empty polls in a row before the poller blocks instead of yielding. */
+    /** Polls in a row that woke nobody before the poller blocks instead of yielding. */
     private static final int SPINS = 4;
     /** Polls that may report bytes nobody reads before the connection stops being watched for them. */
     private static final int UNCLAIMED_POLLS = 64;
@@ -48,9 +48,9 @@ final class Reactor implements AutoCloseable {
         try {
             this.selector = Selector.open();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open a selector for backend connections", e);
+            throw new UncheckedIOException("cannot open a selector for the dispatcher's connections", e);
         }
-        this.poller = Thread.ofVirtual().name("upstream-poller").unstarted(this::poll);
+        this.poller = Thread.ofVirtual().name("connection-poller").unstarted(this::poll);
         poller.start();
     }
 
@@ -188,9 +188,7 @@ final class Reactor implements AutoCloseable {
             if ((ops & SelectionKey.OP_READ) != 0) {
                 boolean again = readable;
                 readable = true;
-                Thread r = reader;
-                if (r != null) {
-                    LockSupport.unpark(r);
+                if (unpark(reader)) {
                     woke = true;
                 } else if (again && ++unclaimed > UNCLAIMED_POLLS) {
                     // Level-triggered: bytes nobody reads yet (a client's next request while its
@@ -239,8 +237,19 @@ final class Reactor implements AutoCloseable {
             }
         }
 
+        /**
+         * Writes at least one byte of {@code src}, parking while the socket's buffer is full.
+         *
+         * @throws ClosedChannelException when the connection closes meanwhile
+         */
+        void write(ByteBuffer src) throws IOException {
+            while (channel.write(src) == 0) {
+                awaitWritable();
+            }
+        }
+
         /** Parks until the channel is readable or closed. */
-        void awaitReadable() throws IOException {
+        private void awaitReadable() throws IOException {
             reader = Thread.currentThread();
             try {
                 if (disarmed) {
@@ -260,7 +269,7 @@ final class Reactor implements AutoCloseable {
         }
 
         /** Parks until the channel can take more bytes, or is closed. */
-        void awaitWritable() throws IOException {
+        private void awaitWritable() throws IOException {
             writable = false;
             writer = Thread.currentThread();
             try {

@@ -145,11 +145,8 @@ final class UpstreamConnection implements AutoCloseable {
     private void writeFully(byte[] src, int off, int len) throws IOException {
         ByteBuffer bb = ByteBuffer.wrap(src, off, len);
         while (bb.hasRemaining()) {
-            if (channel.write(bb) == 0) {
-                readiness.awaitWritable();
-            } else {
-                progress();
-            }
+            readiness.write(bb);
+            progress();
         }
     }
 
