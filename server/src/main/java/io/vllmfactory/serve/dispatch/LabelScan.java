@@ -120,7 +120,12 @@ final class LabelScan {
             skipValue(1);
             return 1;
         }
-        i++;
+        return elements(1);
+    }
+
+    /** Skips the list that starts here; the number of its items. */
+    private int elements(int depth) {
+        i++; // the [
         ws();
         if (peek() == ']') {
             i++;
@@ -129,7 +134,7 @@ final class LabelScan {
         int n = 0;
         while (true) {
             ws();
-            skipValue(2);
+            skipValue(depth + 1);
             n++;
             ws();
             byte d = next();
@@ -173,26 +178,7 @@ final class LabelScan {
                     }
                 }
             }
-            case '[' -> {
-                i++;
-                ws();
-                if (peek() == ']') {
-                    i++;
-                    return;
-                }
-                while (true) {
-                    ws();
-                    skipValue(depth + 1);
-                    ws();
-                    byte d = next();
-                    if (d == ']') {
-                        return;
-                    }
-                    if (d != ',') {
-                        throw unsure();
-                    }
-                }
-            }
+            case '[' -> elements(depth);
             case 't' -> literal("true");
             case 'f' -> literal("false");
             case 'n' -> literal("null");
