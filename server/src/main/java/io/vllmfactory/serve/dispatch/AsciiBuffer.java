@@ -49,6 +49,10 @@ final class AsciiBuffer {
         return buf;
     }
 
+    int capacity() {
+        return buf.length;
+    }
+
     int length() {
         return count;
     }

@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -20,6 +21,7 @@ import java.util.Set;
  * line differs per backend.
  */
 final class OutboundRequest {
+    private static final byte[] HTTP11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.ISO_8859_1);
     private final byte[] requestLine;
     private final byte[] headers;
     private final boolean head;
@@ -56,9 +58,8 @@ final class OutboundRequest {
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static OutboundRequest fromHead(ProxyConnection.Head h, String client, boolean secure) {
         byte[] raw = h.raw;
-        AsciiBuffer line = new AsciiBuffer(h.targetEnd + 11);
-        line.bytes(raw, 0, h.targetEnd);
-        line.text(" HTTP/1.1\r\n");
+        byte[] line = Arrays.copyOf(raw, h.targetEnd + HTTP11.length);
+        System.arraycopy(HTTP11, 0, line, h.targetEnd, HTTP11.length);
         AsciiBuffer out = new AsciiBuffer(256);
         String forwardedFor = null;
         boolean hasProto = false;
@@ -83,7 +84,7 @@ final class OutboundRequest {
             out.header("Content-Length", Long.toString(h.contentLength));
         }
         out.text("\r\n");
-        return new OutboundRequest(line.toByteArray(), out.toByteArray(), h.method, h.rawPath, h.rawQuery);
+        return new OutboundRequest(line, out.toByteArray(), h.method, h.rawPath, h.rawQuery);
     }
 
     private static void finish(AsciiBuffer out, String forwardedFor, String client, boolean hasProto, boolean secure) {

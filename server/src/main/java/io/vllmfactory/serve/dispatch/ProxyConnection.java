@@ -32,12 +32,15 @@ final class ProxyConnection implements ServerConnection {
     /** Longest request head taken here (Helidon's limits are 4 KiB line + 16 KiB headers). */
     private static final int MAX_HEAD = 16 * 1024;
     private static final int MAX_REQUEST_LINE = 4096;
+    private static final int KEPT_ANSWER_BUFFER = 16 * 1024;
 
     private final ConnectionContext ctx;
     private final Dispatcher dispatcher;
     private final ServerConnectionSelector general;
     private final ClientChannel channel;
     private final String client;
+    /** Each answer is encoded here; most are a few hundred bytes, so it is kept between requests. */
+    private AsciiBuffer answer = new AsciiBuffer(0);
     private volatile ServerConnection delegate;
     private volatile Thread thread;
     private volatile boolean running = true;
@@ -80,7 +83,10 @@ final class ProxyConnection implements ServerConnection {
                     }
                     return;
                 }
-                SocketResponse res = new SocketResponse(channel, request.close || !running, request.http10);
+                if (answer.capacity() > KEPT_ANSWER_BUFFER) {
+                    answer = new AsciiBuffer(0); // a large answer's buffer is not held by an idle connection
+                }
+                SocketResponse res = new SocketResponse(channel, answer, request.close || !running, request.http10);
                 if (request.malformed != null) {
                     // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
                     res.problem(new Problems.Problem(400, "malformed request", request.malformed, null, null, true));

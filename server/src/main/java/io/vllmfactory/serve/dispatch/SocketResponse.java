@@ -16,15 +16,17 @@ final class SocketResponse implements ClientResponse {
     private final ClientChannel channel;
     private boolean close;
     private final boolean http10;
-    private final AsciiBuffer buf = new AsciiBuffer(0); // sized on first use: most answers are a few hundred bytes
+    private final AsciiBuffer buf;
     private boolean started;
 
     /**
+     * @param buf    where the answer is encoded before each write: the connection's, empty, reused
      * @param close  whether the connection closes after this answer (then the answer says so)
      * @param http10 an HTTP/1.0 client: a body of unknown length is sent as it comes, ended by closing
      */
-    SocketResponse(ClientChannel channel, boolean close, boolean http10) {
+    SocketResponse(ClientChannel channel, AsciiBuffer buf, boolean close, boolean http10) {
         this.channel = channel;
+        this.buf = buf;
         this.close = close;
         this.http10 = http10;
     }
