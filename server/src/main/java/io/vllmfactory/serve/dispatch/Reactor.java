@@ -37,7 +37,8 @@ final class Reactor implements AutoCloseable {
     private static final int UNCLAIMED_POLLS = 64;
 
     private final Selector selector;
-    private final ConcurrentLinkedQueue<Readiness> registrations = new ConcurrentLinkedQueue<>();
+    /** Connections to register, or whose interest changed: only the poller touches keys. */
+    private final ConcurrentLinkedQueue<Readiness> updates = new ConcurrentLinkedQueue<>();
     private final Thread poller;
     private volatile boolean blocked;
     /** Threads the current poll woke (poller thread only). */
@@ -57,12 +58,21 @@ final class Reactor implements AutoCloseable {
     /** Registers a non-blocking channel; its readiness is reported to the returned object. */
     Readiness register(SocketChannel channel) {
         Readiness r = new Readiness(this, channel);
-        registrations.add(r);
+        update(r);
         if (!open) {
             r.closed();
         }
-        wakeIfBlocked();
         return r;
+    }
+
+    /**
+     * Asks the poller to register {@code r}, or to bring its interest in line with its waiters.
+     * A key's interest is computed and set by the poller alone: two threads that each computed it
+     * from what they saw could otherwise leave the older value in place, and a waiter unwatched.
+     */
+    private void update(Readiness r) {
+        updates.add(r);
+        wakeIfBlocked();
     }
 
     private void wakeIfBlocked() {
@@ -76,8 +86,8 @@ final class Reactor implements AutoCloseable {
         try {
             while (open) {
                 Readiness r;
-                while ((r = registrations.poll()) != null) {
-                    r.attach(selector);
+                while ((r = updates.poll()) != null) {
+                    r.apply(selector);
                 }
                 woken = 0;
                 selector.selectNow(this::fire);
@@ -91,7 +101,7 @@ final class Reactor implements AutoCloseable {
                 } else {
                     blocked = true;
                     try {
-                        if (registrations.isEmpty()) {
+                        if (updates.isEmpty()) {
                             selector.select(this::fire);
                         }
                     } finally {
@@ -110,7 +120,7 @@ final class Reactor implements AutoCloseable {
 
     private void shutDown() {
         Readiness r;
-        while ((r = registrations.poll()) != null) {
+        while ((r = updates.poll()) != null) {
             r.closed();
         }
         try {
@@ -159,7 +169,13 @@ final class Reactor implements AutoCloseable {
             this.channel = channel;
         }
 
-        private void attach(Selector selector) {
+        /** On the poller: registers the channel, or sets its interest from the current waiters. */
+        private void apply(Selector selector) {
+            SelectionKey k = key;
+            if (k != null) {
+                interest(k);
+                return;
+            }
             try {
                 key = channel.register(selector, interestOps(), this);
             } catch (ClosedChannelException | RuntimeException e) {
@@ -184,6 +200,9 @@ final class Reactor implements AutoCloseable {
             if ((ops & SelectionKey.OP_WRITE) != 0) {
                 writable = true;
                 woke = unpark(writer);
+                if (!woke) {
+                    interest(k); // the writer is done: stop asking for room
+                }
             }
             if ((ops & SelectionKey.OP_READ) != 0) {
                 boolean again = readable;
@@ -194,18 +213,26 @@ final class Reactor implements AutoCloseable {
                     // Level-triggered: bytes nobody reads yet (a client's next request while its
                     // request waits, a backend closing an idle connection) would be reported on
                     // every poll. Stop watching them until a reader asks again.
+                    // A reader that came meanwhile either sees the flag and asks for a re-arm, or
+                    // is seen here (both fields are volatile) and keeps the connection watched.
                     disarmed = true;
-                    interest(k);
+                    if (reader != null) {
+                        disarmed = false;
+                        woke = unpark(reader);
+                    } else {
+                        interest(k);
+                    }
                 }
             }
             return woke;
         }
 
+        /** On the poller only. */
         private void interest(SelectionKey k) {
             try {
                 k.interestOps(interestOps());
             } catch (RuntimeException e) { // cancelled: the connection closed
-                closed = true;
+                closed();
             }
         }
 
@@ -254,7 +281,7 @@ final class Reactor implements AutoCloseable {
             try {
                 if (disarmed) {
                     disarmed = false;
-                    rearm();
+                    reactor.update(this);
                 }
                 while (!readable && !closed) {
                     checkInterrupt();
@@ -273,14 +300,13 @@ final class Reactor implements AutoCloseable {
             writable = false;
             writer = Thread.currentThread();
             try {
-                rearm();
+                reactor.update(this);
                 while (!writable && !closed) {
                     checkInterrupt();
                     LockSupport.park(this);
                 }
             } finally {
-                writer = null;
-                rearm();
+                writer = null; // the next poll that finds room and no writer drops the interest
             }
             if (closed) {
                 throw new ClosedChannelException();
@@ -293,12 +319,9 @@ final class Reactor implements AutoCloseable {
             }
         }
 
-        private void rearm() {
-            SelectionKey k = key;
-            if (k != null) {
-                interest(k);
-                reactor.wakeIfBlocked();
-            }
+        /** Whether bytes that nobody read made the poller stop watching this connection (for tests). */
+        boolean disarmed() {
+            return disarmed;
         }
 
         /** The connection closed (here or by the reaper): waiting readers and writers give up. */

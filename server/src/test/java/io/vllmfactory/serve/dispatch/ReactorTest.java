@@ -1,0 +1,184 @@
+package io.vllmfactory.serve.dispatch;
+
+import io.vllmfactory.serve.Poll;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+
+/**
+ * The reactor over real loopback sockets: a reader parks until bytes come, bytes nobody reads stop
+ * being watched and are still read when a reader asks, a writer parks while the peer does not read,
+ * and closing or interrupting wakes whoever waits. The timeouts below only bound a hang.
+ */
+class ReactorTest {
+    private static final Duration DEADLINE = Duration.ofSeconds(30);
+
+    private Reactor reactor;
+    private ServerSocketChannel listener;
+    private SocketChannel ours;
+    private SocketChannel peer;
+    private Reactor.Readiness readiness;
+
+    @BeforeEach
+    void connect() throws IOException {
+        reactor = new Reactor();
+        listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        peer = SocketChannel.open(listener.getLocalAddress());
+        ours = listener.accept();
+        ours.configureBlocking(false);
+        readiness = reactor.register(ours);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        reactor.close();
+        ours.close();
+        peer.close();
+        listener.close();
+    }
+
+    @Test
+    void aReaderParksUntilBytesComeThenGetsThemAll() throws Exception {
+        Waiter<String> got = onVirtualThread(() -> readExactly(5));
+        got.awaitParked();
+        peer.write(ByteBuffer.wrap("hello".getBytes()));
+        assertThat(got.result(), is("hello"));
+    }
+
+    @Test
+    void bytesNobodyReadsStopBeingWatchedAndAreReadWhenAReaderAsks() throws Exception {
+        peer.write(ByteBuffer.wrap("early".getBytes()));
+        Poll.until(DEADLINE, "the poller stops reporting bytes nobody reads", readiness::disarmed);
+        assertThat(readExactly(5), is("early"));
+        // The next bytes come while the reader waits: its wait re-armed the connection.
+        Waiter<String> got = onVirtualThread(() -> readExactly(4));
+        got.awaitParked();
+        peer.write(ByteBuffer.wrap("late".getBytes()));
+        assertThat(got.result(), is("late"));
+    }
+
+    /**
+     * Many rounds in which the reader comes at a random moment around the poller's decision to stop
+     * watching unread bytes: every round's byte arrives, no reader is left waiting.
+     */
+    @Test
+    void aReaderArrivingAsThePollerStopsWatchingIsNeverLeftWaiting() throws Exception {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        for (int round = 0; round < 3000; round++) {
+            byte b = (byte) round;
+            peer.write(ByteBuffer.wrap(new byte[] {b}));
+            for (int spin = random.nextInt(20_000); spin > 0; spin--) {
+                Thread.onSpinWait();
+            }
+            Waiter<String> read = onVirtualThread(() -> readExactly(1));
+            assertThat("round " + round, read.result().charAt(0), is((char) (b & 0xFF)));
+        }
+    }
+
+    @Test
+    void aWriterParksWhileThePeerDoesNotReadAndFinishesWhenItDoes() throws Exception {
+        byte[] big = new byte[32 * 1024 * 1024]; // more than both sockets' buffers hold
+        Waiter<Integer> wrote = onVirtualThread(() -> {
+            ByteBuffer src = ByteBuffer.wrap(big);
+            while (src.hasRemaining()) {
+                readiness.write(src);
+            }
+            return src.position();
+        });
+        wrote.awaitParked();
+        ByteBuffer sink = ByteBuffer.allocate(1 << 20);
+        long total = 0;
+        while (total < big.length) {
+            sink.clear();
+            total += peer.read(sink);
+        }
+        assertThat(wrote.result(), is(big.length));
+        assertThat(total, is((long) big.length));
+    }
+
+    @Test
+    void closingWakesAParkedReaderWithAnError() throws Exception {
+        Waiter<String> got = onVirtualThread(() -> readExactly(1));
+        got.awaitParked();
+        readiness.closed();
+        assertThat(got.failure() instanceof ClosedChannelException, is(true));
+    }
+
+    @Test
+    void theReaderSeesThePeerCloseAsEndOfStream() throws Exception {
+        Waiter<String> got = onVirtualThread(() -> readExactly(1));
+        got.awaitParked();
+        peer.close();
+        assertThat(got.result(), is("<eof>"));
+    }
+
+    @Test
+    void anInterruptedReaderStopsWaiting() throws Exception {
+        Waiter<String> got = onVirtualThread(() -> readExactly(1));
+        got.awaitParked();
+        got.thread.interrupt();
+        assertThat(got.failure() instanceof InterruptedIOException, is(true));
+    }
+
+    private String readExactly(int bytes) throws IOException {
+        ByteBuffer dst = ByteBuffer.allocate(bytes);
+        while (dst.hasRemaining()) {
+            if (readiness.read(dst) < 0) {
+                return "<eof>";
+            }
+        }
+        return new String(dst.array(), 0, dst.position(), StandardCharsets.ISO_8859_1);
+    }
+
+    private static <T> Waiter<T> onVirtualThread(Callable<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                f.complete(work.call());
+            } catch (Exception e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return new Waiter<>(t, f);
+    }
+
+    /** Work on its own virtual thread; the timeouts only bound a hang. */
+    private record Waiter<T>(Thread thread, CompletableFuture<T> future) {
+        void awaitParked() {
+            Poll.until(DEADLINE, thread.getName() + " parks", () -> thread.getState() == Thread.State.WAITING);
+        }
+
+        T result() throws Exception {
+            return future.get(30, TimeUnit.SECONDS);
+        }
+
+        Throwable failure() throws Exception {
+            try {
+                future.get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                return e.getCause();
+            }
+            throw new AssertionError("expected the wait to fail");
+        }
+    }
+}
