@@ -111,8 +111,8 @@ public final class BackendPool {
         } finally {
             lock.unlock();
         }
-        wakeAllIfNoneRoutable();
-        backend.connections().closeIdle();
+        wakeStranded();
+        backend.connections().retire();
         listeners.forEach(l -> l.removed(backend));
     }
 
@@ -122,7 +122,7 @@ public final class BackendPool {
         if (!draining) {
             pumpNow();
         } else {
-            wakeAllIfNoneRoutable();
+            wakeStranded();
         }
     }
 
@@ -133,7 +133,7 @@ public final class BackendPool {
         if (healthy && !was) {
             pumpNow();
         } else if (!healthy && was) {
-            wakeAllIfNoneRoutable();
+            wakeStranded();
         }
     }
 
@@ -148,7 +148,8 @@ public final class BackendPool {
      * @return the backend, holding one of its permits; give it back with {@link #release(Backend)}
      * @throws QueueFullException    when max-queue requests are waiting already
      * @throws QueueTimeoutException when no slot was free within the timeout
-     * @throws NoBackendException    when no backend was routable for {@code unavailableNanos}
+     * @throws NoBackendException    when no backend it may use (routable, not in {@code exclude}) was
+     *                               there for {@code unavailableNanos}
      * @throws InterruptedException  when the server stops while the request waits
      */
     public Backend acquire(Backend preferred, List<Backend> exclude, boolean retry, long timeoutNanos,
@@ -235,7 +236,7 @@ public final class BackendPool {
                 throw new QueueTimeoutException(timeoutNanos);
             }
             long wakeAt = deadline;
-            if (anyRoutable()) {
+            if (anyRoutableFor(w.exclude)) {
                 unavailableSince = 0;
             } else {
                 if (unavailableSince == 0) {
@@ -257,24 +258,29 @@ public final class BackendPool {
         return w.granted;
     }
 
-    private boolean anyRoutable() {
+    /** Whether a routable backend outside {@code exclude} (null: none excluded) is in the pool. */
+    private boolean anyRoutableFor(List<Backend> exclude) {
         for (Backend b : backends) {
-            if (b.routable()) {
+            if (b.routable() && !excluded(b, exclude)) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Wakes every waiter to re-check its situation: the last routable backend just left. */
-    private void wakeAllIfNoneRoutable() {
-        if (anyRoutable()) {
-            return;
-        }
+    /**
+     * A backend left routing: wakes the waiters that have no backend left they may use, so that
+     * their unavailable clock starts. A retry that excludes the backends it tried counts too: when
+     * those are the only ones left, it would otherwise wait for a slot it may never take.
+     */
+    private void wakeStranded() {
+        boolean anyRoutable = anyRoutableFor(null);
         lock.lock();
         try {
             for (Waiter w : waiters) {
-                LockSupport.unpark(w.thread);
+                if (!anyRoutable || w.exclude != null && !anyRoutableFor(w.exclude)) {
+                    LockSupport.unpark(w.thread);
+                }
             }
         } finally {
             lock.unlock();

@@ -245,8 +245,17 @@ public final class Dispatcher implements Handler, AutoCloseable {
         String key = keyed ? AffinityKey.of(out.method(), out.rawPath(), out.rawQuery(), body.bytes(), json) : null;
         Backend pinned = key != null ? affinity.get(key) : null;
         List<Backend> tried = null;
+        UpstreamFailure lastFailure = null;
         while (true) {
-            Backend backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos, watch);
+            Backend backend;
+            try {
+                backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos, watch);
+            } catch (NoBackendException e) {
+                if (lastFailure != null) {
+                    throw lastFailure; // a retry whose untried backends all left: the failure is the answer
+                }
+                throw e;
+            }
             try {
                 AffinityState state = AffinityState.of(key != null, pinned, backend);
                 relay.exchange(backend, out, body, res, new ResponseDecoration(backend, state, schemaSize));
@@ -275,6 +284,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
                 if (!body.buffered() || !pool.anyUntried(tried)) {
                     throw e;
                 }
+                lastFailure = e;
                 retried.increment();
                 pinned = null;
             } finally {

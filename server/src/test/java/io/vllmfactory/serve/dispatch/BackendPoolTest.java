@@ -7,9 +7,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.hamcrest.MatcherAssert.assertThat;
@@ -130,6 +132,43 @@ class BackendPoolTest {
             retry.get();
         }
         assertThat(List.copyOf(order), contains("plain@0", "retry@1"));
+    }
+
+    @Test
+    void aRetryWhoseUntriedBackendsAllLeaveGivesUpAfterTheUnavailableTimeout() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 1);
+        Backend b = backend(1, 1);
+        pool.add(a);
+        pool.add(b);
+        Backend held = pool.acquire(b, null, false, 0, Long.MAX_VALUE);
+        assertThat(held, is(b));
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            // a tried already; b is full: the retry waits for b
+            Future<Backend> retry = threads.submit(
+                    () -> pool.acquire(null, List.of(a), true, 0, Duration.ofMillis(100).toNanos()));
+            waitUntil(() -> pool.waiting() == 1);
+            pool.draining(b, true); // b leaves: a, which the retry may not use, is all that is left
+            ExecutionException e = assertThrows(ExecutionException.class, () -> retry.get(30, TimeUnit.SECONDS));
+            assertThat(e.getCause().getClass().getSimpleName(), is("NoBackendException"));
+            assertThat(pool.waiting(), is(0));
+            assertThat("a still has its free slot", a.inFlight(), is(0));
+        }
+        pool.release(held);
+    }
+
+    @Test
+    void aRetryWaitingForAnUntriedBackendTakesANewOne() throws Exception {
+        BackendPool pool = new BackendPool(0);
+        Backend a = backend(0, 1);
+        pool.add(a);
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<Backend> retry = threads.submit(() -> pool.acquire(null, List.of(a), true, 0, Long.MAX_VALUE));
+            waitUntil(() -> pool.waiting() == 1);
+            Backend c = backend(2, 1);
+            pool.add(c);
+            assertThat(retry.get(30, TimeUnit.SECONDS), is(c));
+        }
     }
 
     @Test
