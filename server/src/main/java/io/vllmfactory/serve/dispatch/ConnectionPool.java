@@ -22,6 +22,8 @@ final class ConnectionPool {
     private final ConcurrentLinkedDeque<UpstreamConnection> idle = new ConcurrentLinkedDeque<>();
     /** Every open connection, idle or busy, for the reaper. Changes only when a connection opens or closes. */
     private final Set<UpstreamConnection> open = ConcurrentHashMap.newKeySet();
+    /** The backend left the pool: connections that come back are closed, not kept. */
+    private volatile boolean retired;
 
     ConnectionPool(InetSocketAddress address, String authority) {
         this.address = address;
@@ -66,9 +68,18 @@ final class ConnectionPool {
     void giveBack(UpstreamConnection c) {
         c.idleSince(System.nanoTime());
         idle.offerFirst(c);
+        if (retired) {
+            closeIdle(); // a request that outlived its backend's removal: nobody would take it again
+        }
     }
 
-    void closeIdle() {
+    /** The backend left for good: closes idle connections now, and busy ones when they come back. */
+    void retire() {
+        retired = true;
+        closeIdle();
+    }
+
+    private void closeIdle() {
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.close();
