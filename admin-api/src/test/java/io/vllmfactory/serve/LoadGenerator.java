@@ -1,6 +1,7 @@
 package io.vllmfactory.serve;
 
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,10 @@ final class LoadGenerator implements AutoCloseable {
                         } else {
                             failures.computeIfAbsent(r.statusCode() + " " + r.body(), k -> new LongAdder()).increment();
                         }
+                    } catch (HttpTimeoutException e) {
+                        // A request that hangs: say where the sidecar's threads were when the client gave up.
+                        failures.computeIfAbsent(e + "; sidecar threads:\n" + ThreadDumps.sidecarThreads(),
+                                k -> new LongAdder()).increment();
                     } catch (Exception e) {
                         failures.computeIfAbsent(e.toString(), k -> new LongAdder()).increment();
                     }
