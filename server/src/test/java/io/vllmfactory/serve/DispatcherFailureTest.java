@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -78,6 +80,23 @@ class DispatcherFailureTest {
             HttpResponse<String> r = Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 3000);
             assertThat(r.statusCode(), is(504));
             assertThat(JSON.readTree(r.body()).get("title").asText(), is("backend timeout"));
+        }
+    }
+
+    @Test
+    void aStreamLongerThanTheUpstreamTimeoutIsNotCutWhileItsTokensKeepComing() throws Exception {
+        // 12 tokens 100 ms apart: 1.2 s in all, four times the timeout, never silent for 300 ms.
+        String body = "{\"model\":\"test-model\",\"stream\":true,\"max_tokens\":12,"
+                      + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        try (SimulatorProcess sim = SimulatorProcess.start();
+             Sidecar sidecar = TestSidecars.start(List.of(sim), "--upstream-timeout", "300ms")) {
+            HttpResponse<String> r = Clients.HTTP.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + sidecar.port() + "/v1/chat/completions"))
+                    .header("Content-Type", "application/json").header("X-Sim-Token-Delay-Ms", "100")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode(), is(200));
+            assertThat("the stream ran to its end", r.body(), containsString("data: [DONE]"));
         }
     }
 

@@ -5,7 +5,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.Arrays;
 
 /**
  * Keep-alive connections to one backend. Most recently used first, so a warm connection is reused
@@ -13,13 +13,18 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * connection is only taken by a request that holds one.
  */
 final class ConnectionPool {
-    /** Below uvicorn's 5 s keep-alive timeout, so we rarely pick a connection the backend is closing. */
+    /**
+     * Below uvicorn's 5 s keep-alive timeout, so we rarely pick a connection the backend is closing
+     * (the reaper's visits make the oldest one taken about 4.2 s old).
+     */
     static final long MAX_IDLE_NANOS = 4_000_000_000L;
 
     private final InetSocketAddress address;
     private final String authority;
     private final byte[] hostLine;
-    private final ConcurrentLinkedDeque<UpstreamConnection> idle = new ConcurrentLinkedDeque<>();
+    /** Idle connections, a stack: the most recently used on top. Guarded by {@code this}. */
+    private UpstreamConnection[] idle = new UpstreamConnection[8];
+    private int idleCount;
     /** Every open connection, idle or busy, for the reaper. Changes only when a connection opens or closes. */
     private final Set<UpstreamConnection> open = ConcurrentHashMap.newKeySet();
     /** The backend left the pool: connections that come back are closed, not kept. */
@@ -40,17 +45,10 @@ final class ConnectionPool {
         return hostLine;
     }
 
-    /** A pooled connection young enough to trust, else a new one. */
+    /** The most recently used pooled connection (the reaper closes those idle too long), else a new one. */
     UpstreamConnection take(Reactor reactor, int connectTimeoutMillis) throws IOException {
-        long now = System.nanoTime();
-        UpstreamConnection c;
-        while ((c = idle.pollFirst()) != null) {
-            if (now - c.idleSince() < MAX_IDLE_NANOS) {
-                return c;
-            }
-            c.close();
-        }
-        return UpstreamConnection.open(address, connectTimeoutMillis, reactor, open);
+        UpstreamConnection c = pop();
+        return c != null ? c : UpstreamConnection.open(address, connectTimeoutMillis, reactor, open);
     }
 
     /** A fresh connection, for a retry after a pooled one turned out to be closed. */
@@ -58,16 +56,21 @@ final class ConnectionPool {
         return UpstreamConnection.open(address, connectTimeoutMillis, reactor, open);
     }
 
-    /** Closes busy connections whose backend has been silent past their deadline. */
+    /**
+     * On the reaper, every tenth of a second: closes busy connections whose backend has been silent
+     * past their deadline, and idle ones unused for about {@link #MAX_IDLE_NANOS} (a request that
+     * took one meanwhile keeps it).
+     */
     void reapOverdue(long now) {
         for (UpstreamConnection c : open) {
-            c.expireIfOverdue(now);
+            if (!c.expireIfOverdue(now) && c.idleFor(now) >= MAX_IDLE_NANOS && remove(c)) {
+                c.close();
+            }
         }
     }
 
     void giveBack(UpstreamConnection c) {
-        c.idleSince(System.nanoTime());
-        idle.offerFirst(c);
+        push(c);
         if (retired) {
             closeIdle(); // a request that outlived its backend's removal: nobody would take it again
         }
@@ -81,8 +84,36 @@ final class ConnectionPool {
 
     private void closeIdle() {
         UpstreamConnection c;
-        while ((c = idle.pollFirst()) != null) {
+        while ((c = pop()) != null) {
             c.close();
         }
+    }
+
+    private synchronized void push(UpstreamConnection c) {
+        if (idleCount == idle.length) {
+            idle = Arrays.copyOf(idle, idleCount * 2);
+        }
+        idle[idleCount++] = c;
+    }
+
+    private synchronized UpstreamConnection pop() {
+        if (idleCount == 0) {
+            return null;
+        }
+        UpstreamConnection c = idle[--idleCount];
+        idle[idleCount] = null;
+        return c;
+    }
+
+    /** Takes {@code c} out of the idle ones; false when a request took it first. */
+    private synchronized boolean remove(UpstreamConnection c) {
+        for (int k = 0; k < idleCount; k++) {
+            if (idle[k] == c) {
+                System.arraycopy(idle, k + 1, idle, k, idleCount - k - 1);
+                idle[--idleCount] = null;
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -45,7 +45,11 @@ final class ProxyConnection implements ServerConnection {
     private volatile Thread thread;
     private volatile boolean running = true;
     private volatile boolean waiting;
-    private volatile long lastRequest = System.nanoTime();
+    /** Bumped as each request begins and ends; {@link #idleTime()} tells idleness from it, so requests read no clock. */
+    private volatile int requests;
+    // idleTime()'s own bookkeeping: Helidon's idle-connection timer is its only caller.
+    private int seenRequests;
+    private long quietSince = System.nanoTime();
     /** Reads the client's next bytes while a request waits in line, to notice a client that left. */
     private Thread watcher;
     private volatile boolean clientGone;
@@ -97,7 +101,7 @@ final class ProxyConnection implements ServerConnection {
                 } finally {
                     leaveLine = null;
                 }
-                lastRequest = System.nanoTime();
+                requests++;
                 if (res.close()) {
                     return;
                 }
@@ -128,7 +132,20 @@ final class ProxyConnection implements ServerConnection {
     @Override
     public Duration idleTime() {
         ServerConnection d = delegate;
-        return d != null ? d.idleTime() : Duration.ofNanos(System.nanoTime() - lastRequest);
+        if (d != null) {
+            return d.idleTime();
+        }
+        // Idle since the first call that saw no request begin or end: at most one timer period
+        // short of the truth, so a connection is closed a little late, never early.
+        long now = System.nanoTime();
+        synchronized (this) {
+            int r = requests;
+            if (r != seenRequests) {
+                seenRequests = r;
+                quietSince = now;
+            }
+            return Duration.ofNanos(now - quietSince);
+        }
     }
 
     @Override
@@ -201,7 +218,7 @@ final class ProxyConnection implements ServerConnection {
         int headLength = headLength();
         // A request has begun: from here on the connection is busy, not idle (as in Helidon's HTTP/1).
         waiting = false;
-        lastRequest = System.nanoTime();
+        requests++;
         if (headLength < 0) {
             return null;
         }

@@ -2,6 +2,8 @@ package io.vllmfactory.serve.dispatch;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -27,12 +29,30 @@ final class UpstreamConnection implements AutoCloseable {
     private int pos;
     private int lim;
     private final Set<UpstreamConnection> registry;
-    private long idleSince;
     private int uses;
+    /**
+     * Bumped when an exchange starts or ends and whenever bytes move (an opaque write: no fence, no
+     * clock read on the request path); the reaper compares it between its visits to tell silence
+     * from progress.
+     */
+    @SuppressWarnings("unused") // through ACTIVITY
+    private int activity;
+    private volatile boolean watched;
     private long timeoutNanos;
-    /** When a silent backend is overdue (System.nanoTime), 0 while idle; read by the reaper. */
-    private volatile long deadline;
     private volatile boolean expired;
+    // The reaper's own bookkeeping: written and read by the upstream reaper only.
+    private int seenActivity;
+    private long changedAt = System.nanoTime();
+
+    private static final VarHandle ACTIVITY;
+
+    static {
+        try {
+            ACTIVITY = MethodHandles.lookup().findVarHandle(UpstreamConnection.class, "activity", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private UpstreamConnection(SocketChannel channel, Reactor.Readiness readiness, Set<UpstreamConnection> registry) {
         this.channel = channel;
@@ -64,23 +84,43 @@ final class UpstreamConnection implements AutoCloseable {
     /** Starts the silence clock: the backend must send a byte within {@code timeoutNanos}, and again after each. */
     void watch(long timeoutNanos) {
         this.timeoutNanos = timeoutNanos;
-        this.deadline = System.nanoTime() + timeoutNanos;
+        progress();
+        watched = true;
     }
 
-    /** Stops the silence clock (the exchange is over). */
+    /** Stops the silence clock (the exchange is over); the connection's idle time starts. */
     void unwatch() {
-        this.deadline = 0;
+        watched = false;
+        progress();
     }
 
-    /** Closes the connection if its backend has been silent past the deadline; true if it did. */
+    /**
+     * On the reaper, at each visit: closes the connection if its backend stayed silent past the
+     * timeout; true if it did. Silence is measured from the first visit that saw no change, so
+     * the connection is closed at most two visits late and never early.
+     */
     boolean expireIfOverdue(long now) {
-        long d = deadline;
-        if (d != 0 && now - d > 0) {
-            expired = true;
-            close();
-            return true;
+        if (sawActivity(now) || !watched || now - changedAt <= timeoutNanos) {
+            return false;
         }
-        return false;
+        expired = true;
+        close();
+        return true;
+    }
+
+    /** On the reaper: how long nothing moved on this connection while no exchange used it, else 0. */
+    long idleFor(long now) {
+        return sawActivity(now) || watched ? 0 : now - changedAt;
+    }
+
+    private boolean sawActivity(long now) {
+        int a = (int) ACTIVITY.getOpaque(this);
+        if (a == seenActivity) {
+            return false;
+        }
+        seenActivity = a;
+        changedAt = now;
+        return true;
     }
 
     /** Whether the reaper closed it because the backend stayed silent too long. */
@@ -95,14 +135,6 @@ final class UpstreamConnection implements AutoCloseable {
 
     void markUsed() {
         uses++;
-    }
-
-    long idleSince() {
-        return idleSince;
-    }
-
-    void idleSince(long nanos) {
-        this.idleSince = nanos;
     }
 
     /** Buffers bytes for the backend; large writes go straight through. */
@@ -150,11 +182,9 @@ final class UpstreamConnection implements AutoCloseable {
         }
     }
 
-    /** Bytes moved: the silence clock starts again (a long upload is not silence). */
+    /** Bytes moved: the silence clock starts again (a long upload is not silence). One thread writes. */
     private void progress() {
-        if (deadline != 0) {
-            deadline = System.nanoTime() + timeoutNanos;
-        }
+        ACTIVITY.setOpaque(this, (int) ACTIVITY.getOpaque(this) + 1);
     }
 
     /** Bytes that can be read without blocking (it reads what the backend sent already, if the buffer is empty). */
