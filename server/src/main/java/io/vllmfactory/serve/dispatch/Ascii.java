@@ -1,5 +1,7 @@
 package io.vllmfactory.serve.dispatch;
 
+import java.util.Arrays;
+
 /** Comparisons and numbers read straight from the bytes of an HTTP head, without making strings. */
 final class Ascii {
     private Ascii() {
@@ -20,6 +22,42 @@ final class Ascii {
             }
         }
         return true;
+    }
+
+    /**
+     * Lower-case header names, looked up by the bytes of a name in any case: only the names of the
+     * same length are compared, so most headers cost one array read.
+     */
+    static final class Names {
+        private final String[][] byLength;
+
+        Names(String... lowerNames) {
+            int longest = 0;
+            for (String n : lowerNames) {
+                longest = Math.max(longest, n.length());
+            }
+            byLength = new String[longest + 1][];
+            for (String n : lowerNames) {
+                String[] same = byLength[n.length()];
+                same = same == null ? new String[1] : Arrays.copyOf(same, same.length + 1);
+                same[same.length - 1] = n;
+                byLength[n.length()] = same;
+            }
+        }
+
+        /** The name {@code b[from, to)} is, from this set, else null. */
+        String find(byte[] b, int from, int to) {
+            int len = to - from;
+            String[] same = len < byLength.length ? byLength[len] : null;
+            if (same != null) {
+                for (String n : same) {
+                    if (isName(b, from, to, n)) {
+                        return n;
+                    }
+                }
+            }
+            return null;
+        }
     }
 
     /** The decimal number {@code b[from, to)} of 1 to 18 digits, else -1. */

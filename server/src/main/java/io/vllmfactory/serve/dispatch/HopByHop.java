@@ -19,6 +19,8 @@ final class HopByHop {
     private static final String[] DROPPED_FROM_REQUEST = with("host", "content-length", "expect", "x-forwarded-for");
     /** The server frames the body itself. */
     private static final String[] DROPPED_FROM_RESPONSE = with("content-length");
+    private static final Ascii.Names REQUEST_NAMES = new Ascii.Names(DROPPED_FROM_REQUEST);
+    private static final Ascii.Names RESPONSE_NAMES = new Ascii.Names(DROPPED_FROM_RESPONSE);
 
     private HopByHop() {
     }
@@ -41,21 +43,12 @@ final class HopByHop {
 
     /** {@link #dropFromRequest(String)} for a name given as the bytes {@code b[from, to)}. */
     static boolean dropFromRequest(byte[] b, int from, int to) {
-        return isAny(b, from, to, DROPPED_FROM_REQUEST);
+        return REQUEST_NAMES.find(b, from, to) != null;
     }
 
     /** Not relayed from backend to client, for a name given as the bytes {@code b[from, to)}. */
     static boolean dropFromResponse(byte[] b, int from, int to) {
-        return isAny(b, from, to, DROPPED_FROM_RESPONSE);
-    }
-
-    private static boolean isAny(byte[] b, int from, int to, String[] lowerNames) {
-        for (String d : lowerNames) {
-            if (Ascii.isName(b, from, to, d)) {
-                return true;
-            }
-        }
-        return false;
+        return RESPONSE_NAMES.find(b, from, to) != null;
     }
 
     /** Lower-cased tokens of a Connection header value: further headers that are hop-by-hop. */

@@ -6,8 +6,6 @@ import java.io.IOException;
 
 /** Parsing request bodies as JSON, only when something needs the tree. */
 final class JsonBodies {
-    private static final byte[] LABELS = "\"labels\"".getBytes();
-    private static final byte[] SCHEMA = "\"schema\"".getBytes();
 
     private JsonBodies() {
     }
@@ -30,7 +28,16 @@ final class JsonBodies {
      */
     static boolean mayHaveSchema(RequestBody body) {
         byte[] b = body.bytes();
-        return body.buffered() && b.length > 0 && (contains(b, LABELS) || contains(b, SCHEMA));
+        if (!body.buffered()) {
+            return false;
+        }
+        // One pass: a quote, six letters, a quote ("labels" and "schema" are both that long).
+        for (int i = 0; i + 7 < b.length; i++) {
+            if (b[i] == '"' && b[i + 7] == '"' && (word(b, i + 1, "labels") || word(b, i + 1, "schema"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean looksLikeJson(byte[] b) {
@@ -45,16 +52,12 @@ final class JsonBodies {
         return false;
     }
 
-    private static boolean contains(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i <= haystack.length - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
+    private static boolean word(byte[] b, int at, String w) {
+        for (int k = 0; k < w.length(); k++) {
+            if (b[at + k] != w.charAt(k)) {
+                return false;
             }
-            return true;
         }
-        return false;
+        return true;
     }
 }

@@ -189,21 +189,25 @@ final class LabelScan {
     /** A key without escapes; returns the index of its closing quote. */
     private int key() {
         expect('"');
-        while (true) {
-            byte c = next();
+        int k = i;
+        while (k < b.length) {
+            byte c = b[k++];
             if (c == '"') {
-                return i - 1;
+                i = k;
+                return k - 1;
             }
-            if (c == '\\' || (c & 0xff) < 0x20 || c < 0) {
+            if (c == '\\' || c < 0x20) { // negative: non-ASCII
                 throw unsure(); // escapes, control characters, non-ASCII: the parser decides
             }
         }
+        throw unsure();
     }
 
     /** A string value: escapes and UTF-8 checked strictly, anything doubtful left to the parser. */
     private void string() {
         i++;
         while (true) {
+            plainRun();
             int c = next() & 0xff;
             if (c == '"') {
                 return;
@@ -243,6 +247,19 @@ final class LabelScan {
                 }
             }
         }
+    }
+
+    /** Skips printable ASCII other than the quote and the backslash: most of a string, in a local loop. */
+    private void plainRun() {
+        int k = i;
+        while (k < b.length) {
+            byte c = b[k];
+            if (c < 0x20 || c == '"' || c == '\\') { // negative: non-ASCII
+                break;
+            }
+            k++;
+        }
+        i = k;
     }
 
     /** -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? followed by a delimiter. */
@@ -299,9 +316,11 @@ final class LabelScan {
     }
 
     private void ws() {
-        while (i < b.length && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) {
-            i++;
+        int k = i;
+        while (k < b.length && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r')) {
+            k++;
         }
+        i = k;
     }
 
     private void expect(char c) {

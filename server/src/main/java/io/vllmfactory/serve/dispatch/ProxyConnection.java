@@ -428,20 +428,16 @@ final class ProxyConnection implements ServerConnection {
             return hosts == 1 ? h : malformed("no Host header (HTTP/1.1 requires one)");
         }
 
-        private static final String[] SPECIAL = {
-                "host", "content-length", "transfer-encoding", "expect", "upgrade", "te", "connection"};
+        private static final Ascii.Names SPECIAL = new Ascii.Names(
+                "host", "content-length", "transfer-encoding", "expect", "upgrade", "te", "connection");
 
         /**
          * The lower-case name of a header this parser acts on, else "": compared in place, so that
          * ordinary headers cost no string at all.
          */
         private static String special(byte[] b, int from, int to) {
-            for (String s : SPECIAL) {
-                if (Ascii.isName(b, from, to, s)) {
-                    return s;
-                }
-            }
-            return "";
+            String s = SPECIAL.find(b, from, to);
+            return s != null ? s : "";
         }
 
         /** The header fields as {name, value} pairs, in order, repeated ones repeated. */
