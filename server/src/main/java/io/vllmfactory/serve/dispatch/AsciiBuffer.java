@@ -31,6 +31,24 @@ final class AsciiBuffer {
         }
     }
 
+    /** Appends a non-negative number in decimal, without making a string. */
+    void decimal(long n) {
+        if (n < 0) {
+            text(Long.toString(n));
+            return;
+        }
+        int digits = 1;
+        for (long m = n; m >= 10; m /= 10) {
+            digits++;
+        }
+        ensure(digits);
+        for (int i = count + digits - 1; i >= count; i--) {
+            buf[i] = (byte) ('0' + n % 10);
+            n /= 10;
+        }
+        count += digits;
+    }
+
     void bytes(byte[] b, int off, int len) {
         ensure(len);
         System.arraycopy(b, off, buf, count, len);

@@ -10,7 +10,7 @@ import java.util.List;
  */
 final class HeaderSpans {
     /** Per header: name start, name end, value start, value end. */
-    private int[] spans = new int[64];
+    private int[] spans = new int[32];
     private int count;
 
     void add(int nameStart, int nameEnd, int valueStart, int valueEnd) {
@@ -47,9 +47,14 @@ final class HeaderSpans {
     /** Appends header {@code k} of {@code raw} as {@code name: value} and CRLF. */
     void write(byte[] raw, int k, AsciiBuffer out) {
         int i = k * 4;
-        out.bytes(raw, spans[i], spans[i + 1] - spans[i]);
-        out.text(": ");
-        out.bytes(raw, spans[i + 2], spans[i + 3] - spans[i + 2]);
+        int ne = spans[i + 1];
+        if (spans[i + 2] == ne + 2 && raw[ne] == ':' && raw[ne + 1] == ' ') { // written that way already
+            out.bytes(raw, spans[i], spans[i + 3] - spans[i]);
+        } else {
+            out.bytes(raw, spans[i], ne - spans[i]);
+            out.text(": ");
+            out.bytes(raw, spans[i + 2], spans[i + 3] - spans[i + 2]);
+        }
         out.text("\r\n");
     }
 

@@ -3,6 +3,8 @@ package io.vllmfactory.serve.dispatch;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -241,9 +243,12 @@ final class Relay {
      */
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static final class ResponseHead {
+        private static final byte[] HTTP11 = "HTTP/1.1 ".getBytes(StandardCharsets.ISO_8859_1);
+
         private final byte[] raw;
         private final int status;
-        private final String reason;
+        /** End of the status line's content in {@link #raw}: the reason phrase is raw[13, statusEnd). */
+        private final int statusEnd;
         private final boolean http10;
         /** Where each relayed header is in {@link #raw}. */
         private final HeaderSpans spans = new HeaderSpans();
@@ -253,18 +258,17 @@ final class Relay {
         private boolean close;
         private boolean noBody;
 
-        private ResponseHead(byte[] raw, int status, String reason, boolean http10) {
+        private ResponseHead(byte[] raw, int status, int statusEnd, boolean http10) {
             this.raw = raw;
             this.status = status;
-            this.reason = reason;
+            this.statusEnd = statusEnd;
             this.http10 = http10;
         }
 
         /** Parses a whole head (status line, header lines, the empty line); lines may end in CRLF or LF. */
         static ResponseHead parse(byte[] raw, int maxHeaders) throws IOException {
             int end = lineEnd(raw, 0);
-            String line = new String(raw, 0, 0, contentEnd(raw, 0, end));
-            ResponseHead head = parseStatusLine(line, raw);
+            ResponseHead head = parseStatusLine(raw, contentEnd(raw, 0, end));
             int p = end + 1;
             for (int i = 0; ; i++) {
                 end = lineEnd(raw, p);
@@ -295,19 +299,29 @@ final class Relay {
             return lf > start && b[lf - 1] == '\r' ? lf - 1 : lf;
         }
 
-        private static ResponseHead parseStatusLine(String line, byte[] raw) throws IOException {
-            // HTTP/1.1 200 OK
-            if (!line.startsWith("HTTP/1.") || line.length() < 12 || line.charAt(8) != ' ') {
-                throw new IOException("not an HTTP/1.x status line from backend: " + abbreviate(line));
+        /** HTTP/1.x SP 3DIGIT [SP reason], read from the bytes of {@code raw[0, end)}. */
+        @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor, for the error message only
+        private static ResponseHead parseStatusLine(byte[] raw, int end) throws IOException {
+            if (end < 12 || !Arrays.equals(raw, 0, 7, HTTP11, 0, 7) || raw[8] != ' ') {
+                throw new IOException("not an HTTP/1.x status line from backend: "
+                                      + abbreviate(new String(raw, 0, 0, end)));
             }
-            int status;
-            try {
-                status = Integer.parseInt(line.substring(9, 12));
-            } catch (NumberFormatException e) {
-                throw new IOException("bad status code from backend: " + abbreviate(line));
+            int status = (int) Ascii.decimal(raw, 9, 12);
+            if (status < 0 || end > 12 && raw[12] != ' ') {
+                throw new IOException("bad status code from backend: " + abbreviate(new String(raw, 0, 0, end)));
             }
-            String reason = line.length() > 13 ? line.substring(13) : "";
-            return new ResponseHead(raw, status, reason, line.charAt(7) == '0');
+            return new ResponseHead(raw, status, end, raw[7] == '0');
+        }
+
+        /** Appends the status line for the client: HTTP/1.1, the backend's status code and reason phrase as they came. */
+        void writeStatusLine(AsciiBuffer out) {
+            out.bytes(HTTP11, 0, HTTP11.length);
+            out.bytes(raw, 9, 3);
+            out.text(" ");
+            if (statusEnd > 13) {
+                out.bytes(raw, 13, statusEnd - 13);
+            }
+            out.text("\r\n");
         }
 
         private void addHeaderLine(int start, int end) throws IOException {
@@ -364,8 +378,9 @@ final class Relay {
             return status;
         }
 
+        @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
         String reason() {
-            return reason;
+            return statusEnd > 13 ? new String(raw, 0, 13, statusEnd - 13) : "";
         }
 
         /** Appends every relayed header as {@code name: value} and CRLF, bytes as they came. */

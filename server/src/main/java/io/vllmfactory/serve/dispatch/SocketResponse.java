@@ -12,6 +12,7 @@ import java.io.OutputStream;
  */
 final class SocketResponse implements ClientResponse {
     private static final int BUFFER = 16 * 1024;
+    private static final String SCHEMA_SIZE_PREFIX = ResponseDecoration.SCHEMA_SIZE.defaultCase() + ": ";
 
     private final ClientChannel channel;
     private boolean close;
@@ -81,15 +82,20 @@ final class SocketResponse implements ClientResponse {
 
     /** @param length the body length to declare, -1 for chunked, -2 for none (1xx, 204, 304, or until close) */
     private void head(Relay.ResponseHead head, ResponseDecoration decoration, long length) {
-        statusLine(head.status(), head.reason());
+        started = true;
+        head.writeStatusLine(buf);
         head.writeHeaders(buf);
         byte[] lines = decoration.backend().decorationLines(decoration.affinity());
         buf.bytes(lines, 0, lines.length);
         if (decoration.schemaSize() >= 0) {
-            buf.header(ResponseDecoration.SCHEMA_SIZE.defaultCase(), Integer.toString(decoration.schemaSize()));
+            buf.text(SCHEMA_SIZE_PREFIX);
+            buf.decimal(decoration.schemaSize());
+            buf.text("\r\n");
         }
         if (length >= 0) {
-            buf.header("Content-Length", Long.toString(length));
+            buf.text("Content-Length: ");
+            buf.decimal(length);
+            buf.text("\r\n");
         } else if (length == -1) {
             buf.header("Transfer-Encoding", "chunked");
         }

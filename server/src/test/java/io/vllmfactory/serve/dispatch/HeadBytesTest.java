@@ -31,6 +31,15 @@ class HeadBytesTest {
         assertThat(NAMES.find(b, 1, 1 + name.length()), is(expected));
     }
 
+    @ParameterizedTest
+    @CsvSource({"0", "7", "9", "10", "99", "100", "12345", "9223372036854775807"})
+    void numbersAreWrittenInDecimal(long n) {
+        AsciiBuffer out = new AsciiBuffer(0);
+        out.text("x=");
+        out.decimal(n);
+        assertThat(new String(out.toByteArray(), StandardCharsets.ISO_8859_1), is("x=" + n));
+    }
+
     @ParameterizedTest(name = "[{index}] {0} -> {1}")
     @CsvSource(delimiter = '|', value = {
             "{\"labels\":[\"a\"]}|true",

@@ -39,6 +39,22 @@ class ResponseHeadTest {
                 contains("Set-Cookie=a=1", "X-Caf\u00e9=v\u00e9", "set-cookie=b=2; Path=/"));
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "HTTP/1.1 200 OK|HTTP/1.1 200 OK|OK",
+            "HTTP/1.0 404 Not Found|HTTP/1.1 404 Not Found|Not Found",
+            "HTTP/1.1 299 Odd  reason\t|HTTP/1.1 299 Odd  reason\t|Odd  reason\t",
+            "HTTP/1.1 200|'HTTP/1.1 200 '|''",     // no reason phrase: the space before it stays (RFC 9112)
+            "'HTTP/1.1 200 '|'HTTP/1.1 200 '|''"})
+    void theStatusLineReachesTheClientAsHttp11WithTheBackendsCodeAndReason(String line, String written,
+                                                                           String reason) throws IOException {
+        Relay.ResponseHead h = parse(line.replace("\\t", "\t") + "\r\n\r\n");
+        AsciiBuffer out = new AsciiBuffer(0);
+        h.writeStatusLine(out);
+        assertThat(new String(out.toByteArray(), StandardCharsets.ISO_8859_1), is(written.replace("\\t", "\t") + "\r\n"));
+        assertThat(h.reason(), is(reason.replace("\\t", "\t")));
+    }
+
     @Test
     void readsLinesEndedByBareLineFeeds() throws IOException {
         Relay.ResponseHead h = parse("HTTP/1.0 200 OK\nContent-Type: text/plain\ncontent-length: 0\n\n");
@@ -79,6 +95,10 @@ class ResponseHeadTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "not HTTP|ICY 200 OK\\r\\n\\r\\n|not an HTTP/1.x status line",
+            "HTTP/2|HTTP/2 200 OK\\r\\n\\r\\n|not an HTTP/1.x status line",
+            "signed status|HTTP/1.1 +20 OK\\r\\n\\r\\n|bad status code",
+            "no space after the code|HTTP/1.1 200OK\\r\\n\\r\\n|bad status code",
+            "short code|HTTP/1.1 20 OK\\r\\n\\r\\n|bad status code",
             "bad status|HTTP/1.1 2x0 OK\\r\\n\\r\\n|bad status code",
             "no colon|HTTP/1.1 200 OK\\r\\nJust a line\\r\\n\\r\\n|malformed response header",
             "empty name|HTTP/1.1 200 OK\\r\\n: value\\r\\n\\r\\n|malformed response header",
