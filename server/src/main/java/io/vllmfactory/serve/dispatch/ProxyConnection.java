@@ -116,17 +116,19 @@ final class ProxyConnection implements ServerConnection {
         } finally {
             if (delegate == null) {
                 closeQuietly();
+            } else {
+                channel.closed(); // Helidon closes the socket when its connection returns
             }
         }
     }
 
     private void closeQuietly() {
+        channel.closed(); // first: no read or write may use the socket once it closes
         try {
             ctx.serverSocket().close();
         } catch (RuntimeException e) {
             // closed already: nothing left to release
         }
-        channel.closed();
     }
 
     @Override

@@ -3,6 +3,8 @@ package io.vllmfactory.serve.dispatch;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
@@ -44,8 +46,16 @@ final class Reactor implements AutoCloseable {
     /** Threads the current poll woke (poller thread only). */
     private int woken;
     private volatile boolean open = true;
+    private final boolean direct;
 
+    /** With direct socket calls where the JVM allows them ({@link NativeSocketIo}). */
     Reactor() {
+        this(true);
+    }
+
+    /** @param direct whether reads and writes may be direct socket calls; false: always the channel's */
+    Reactor(boolean direct) {
+        this.direct = direct;
         try {
             this.selector = Selector.open();
         } catch (IOException e) {
@@ -152,8 +162,30 @@ final class Reactor implements AutoCloseable {
      * (a fast-path connection reads a client's next request while its answer is being written).
      */
     static final class Readiness {
+        /** Set in {@link #io} once the connection is closing: no new direct call starts. */
+        private static final int CLOSING = 1 << 30;
+        private static final VarHandle IO;
+
+        static {
+            try {
+                IO = MethodHandles.lookup().findVarHandle(Readiness.class, "io", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final Reactor reactor;
         private final SocketChannel channel;
+        /** The socket's descriptor for direct calls ({@link NativeSocketIo}), or -1: the channel's I/O. */
+        private final int fd;
+        /**
+         * Direct calls under way, plus {@link #CLOSING}. A descriptor must never be used once its
+         * channel may have closed it (the number could belong to another socket by then): closing
+         * sets the flag and waits until the calls under way are done; a call that sees the flag
+         * leaves the descriptor alone and asks the channel, which knows it is closed.
+         */
+        @SuppressWarnings("unused") // through IO
+        private int io;
         private volatile SelectionKey key;
         private volatile Thread reader;
         private volatile Thread writer;
@@ -167,6 +199,7 @@ final class Reactor implements AutoCloseable {
         private Readiness(Reactor reactor, SocketChannel channel) {
             this.reactor = reactor;
             this.channel = channel;
+            this.fd = reactor.direct ? NativeSocketIo.fd(channel) : -1;
         }
 
         /** On the poller: registers the channel, or sets its interest from the current waiters. */
@@ -254,7 +287,7 @@ final class Reactor implements AutoCloseable {
                     awaitReadable();
                 }
                 consumed();
-                int n = channel.read(dst);
+                int n = readOnce(dst);
                 if (n != 0) {
                     if (n == want) {
                         readable = true;
@@ -270,8 +303,68 @@ final class Reactor implements AutoCloseable {
          * @throws ClosedChannelException when the connection closes meanwhile
          */
         void write(ByteBuffer src) throws IOException {
-            while (channel.write(src) == 0) {
+            while (writeOnce(src) == 0) {
                 awaitWritable();
+            }
+        }
+
+        /** One read without waiting: bytes read, 0 when none are there, -1 at end of stream. */
+        private int readOnce(ByteBuffer dst) throws IOException {
+            int len = dst.remaining();
+            if (fd >= 0 && len > 0 && enter()) {
+                int n;
+                try {
+                    n = NativeSocketIo.recv(fd, dst.array(), dst.arrayOffset() + dst.position(), len);
+                } finally {
+                    exit();
+                }
+                if (n > 0) {
+                    dst.position(dst.position() + n);
+                    return n;
+                }
+                if (n == 0) {
+                    return -1;
+                }
+            }
+            return channel.read(dst); // nothing there, a failure, or closing: the channel says which
+        }
+
+        /** One write without waiting: bytes written, 0 when the socket's buffer is full. */
+        private int writeOnce(ByteBuffer src) throws IOException {
+            int len = src.remaining();
+            if (fd >= 0 && len > 0 && enter()) {
+                int n;
+                try {
+                    n = NativeSocketIo.send(fd, src.array(), src.arrayOffset() + src.position(), len);
+                } finally {
+                    exit();
+                }
+                if (n > 0) {
+                    src.position(src.position() + n);
+                    return n;
+                }
+            }
+            return channel.write(src); // no room, a failure, or closing: the channel says which
+        }
+
+        /** Starts a direct call; false when the connection is closing (then no call may start). */
+        private boolean enter() {
+            if (((int) IO.getAndAdd(this, 1) & CLOSING) == 0) {
+                return true;
+            }
+            exit();
+            return false;
+        }
+
+        private void exit() {
+            IO.getAndAdd(this, -1);
+        }
+
+        /** No direct call starts from now on; returns when those under way are done (they do not block). */
+        private void stopDirectCalls() {
+            IO.getAndBitwiseOr(this, CLOSING);
+            while (((int) IO.getVolatile(this) & ~CLOSING) != 0) {
+                Thread.onSpinWait();
             }
         }
 
@@ -319,13 +412,22 @@ final class Reactor implements AutoCloseable {
             }
         }
 
+        /** Whether reads and writes are direct socket calls (for tests). */
+        boolean direct() {
+            return fd >= 0;
+        }
+
         /** Whether bytes that nobody read made the poller stop watching this connection (for tests). */
         boolean disarmed() {
             return disarmed;
         }
 
-        /** The connection closed (here or by the reaper): waiting readers and writers give up. */
+        /**
+         * The connection is closing (here or by the reaper): waiting readers and writers give up, and
+         * no direct call uses the descriptor any more. Call it before the channel is closed.
+         */
         void closed() {
+            stopDirectCalls();
             closed = true;
             unpark(reader);
             unpark(writer);
