@@ -162,6 +162,8 @@ final class Reactor implements AutoCloseable {
      * (a fast-path connection reads a client's next request while its answer is being written).
      */
     static final class Readiness {
+        /** Bytes one direct write takes at most. */
+        private static final int MAX_DIRECT_WRITE = 64 * 1024;
         /** Set in {@link #io} once the connection is closing: no new direct call starts. */
         private static final int CLOSING = 1 << 30;
         private static final VarHandle IO;
@@ -331,7 +333,8 @@ final class Reactor implements AutoCloseable {
 
         /** One write without waiting: bytes written, 0 when the socket's buffer is full. */
         private int writeOnce(ByteBuffer src) throws IOException {
-            int len = src.remaining();
+            // A critical call holds off safepoints while it runs: a large body goes in slices.
+            int len = Math.min(src.remaining(), MAX_DIRECT_WRITE);
             if (fd >= 0 && len > 0 && enter()) {
                 int n;
                 try {
