@@ -17,11 +17,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 
 /**
  * Answers that reach the dispatcher in unusual pieces: a response head that arrives a byte at a
- * time, and one whose lines end in bare LF, from a backend that writes its bytes by hand.
+ * time, one whose lines end in bare LF, and one whose body ends early, from a backend that writes
+ * its bytes by hand.
  */
 class DispatcherWireTest {
     private static ServerSocket backend;
@@ -69,6 +71,11 @@ class DispatcherWireTest {
                             out.flush();
                         }
                     }
+                    case "/truncated" -> { // a head, 3 of its 10 body bytes, then the connection ends
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".getBytes(StandardCharsets.ISO_8859_1));
+                        out.flush();
+                        return;
+                    }
                     case "/bare-lf" -> out.write("HTTP/1.1 201 Created\nX-Lf: yes\nContent-Length: 2\n\nlf"
                             .getBytes(StandardCharsets.ISO_8859_1));
                     default -> out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -106,6 +113,17 @@ class DispatcherWireTest {
                 assertThat(r.all("X-Piece"), is(List.of("one", "two")));
                 assertThat(r.text(), is("dribble"));
             }
+        }
+    }
+
+    @Test
+    void aBodyThatEndsEarlySendsTheClientNoneOfItsHeadOnlyAProblem() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            http.send("GET /truncated HTTP/1.1\r\nHost: x\r\n\r\n", null);
+            RawHttp.Response r = http.read();
+            assertThat("the only backend failed before the client saw a byte: 502", r.status(), is(502));
+            assertThat(r.header("Content-Type"), is("application/problem+json"));
+            assertThat(r.text(), containsString("failed in the response body"));
         }
     }
 

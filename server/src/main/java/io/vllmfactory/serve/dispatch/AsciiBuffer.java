@@ -1,5 +1,6 @@
 package io.vllmfactory.serve.dispatch;
 
+import java.io.IOException;
 import java.util.Arrays;
 
 /**
@@ -52,6 +53,13 @@ final class AsciiBuffer {
     void bytes(byte[] b, int off, int len) {
         ensure(len);
         System.arraycopy(b, off, buf, count, len);
+        count += len;
+    }
+
+    /** Appends {@code len} bytes read from a backend connection. */
+    void readFrom(UpstreamConnection in, int len) throws IOException {
+        ensure(len);
+        in.readFully(buf, count, len);
         count += len;
     }
 

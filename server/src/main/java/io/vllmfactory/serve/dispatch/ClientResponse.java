@@ -16,6 +16,35 @@ interface ClientResponse {
     void send(Relay.ResponseHead head, ResponseDecoration decoration, byte[] body) throws IOException;
 
     /**
+     * A whole answer whose body, {@code length} bytes, is read from the backend first: nothing
+     * reaches the client when that read fails.
+     *
+     * @throws BodyReadFailure when reading the body failed (the client got nothing)
+     * @throws IOException     when writing to the client failed
+     */
+    default void send(Relay.ResponseHead head, ResponseDecoration decoration, UpstreamConnection body, int length)
+            throws BodyReadFailure, IOException {
+        byte[] data = new byte[length];
+        try {
+            body.readFully(data, 0, length);
+        } catch (IOException e) {
+            throw new BodyReadFailure(e);
+        }
+        send(head, decoration, data);
+    }
+
+    /** Reading a response body from the backend failed before the client got any of the answer. */
+    final class BodyReadFailure extends Exception {
+        BodyReadFailure(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+
+        IOException io() {
+            return (IOException) getCause();
+        }
+    }
+
+    /**
      * Starts a streamed answer and returns its body stream: {@code length} bytes when known, else
      * chunked. {@code flush()} pushes what was written to the client; {@code close()} ends the body.
      */

@@ -9,7 +9,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -22,16 +21,19 @@ import java.util.Set;
  */
 final class OutboundRequest {
     private static final byte[] HTTP11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.ISO_8859_1);
-    private final byte[] requestLine;
-    private final byte[] headers;
+    /** The request line in {@code bytes[0, lineEnd)}, the header lines and the blank line in {@code [lineEnd, end)}. */
+    private final byte[] bytes;
+    private final int lineEnd;
+    private final int end;
     private final boolean head;
     private final String method;
     private final String rawPath;
     private final String rawQuery;
 
-    private OutboundRequest(byte[] requestLine, byte[] headers, String method, String rawPath, String rawQuery) {
-        this.requestLine = requestLine;
-        this.headers = headers;
+    private OutboundRequest(byte[] bytes, int lineEnd, int end, String method, String rawPath, String rawQuery) {
+        this.bytes = bytes;
+        this.lineEnd = lineEnd;
+        this.end = end;
         this.method = method;
         this.head = "HEAD".equals(method);
         this.rawPath = rawPath;
@@ -56,11 +58,12 @@ final class OutboundRequest {
      * forwarded header as the bytes they came in (the same choices as {@link #create}).
      */
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
-    static OutboundRequest fromHead(ProxyConnection.Head h, String client, boolean secure) {
+    static OutboundRequest fromHead(ProxyConnection.Head h, String client, boolean secure, AsciiBuffer out) {
         byte[] raw = h.raw;
-        byte[] line = Arrays.copyOf(raw, h.targetEnd + HTTP11.length);
-        System.arraycopy(HTTP11, 0, line, h.targetEnd, HTTP11.length);
-        AsciiBuffer out = new AsciiBuffer(256);
+        out.clear();
+        out.bytes(raw, 0, h.targetEnd);
+        out.bytes(HTTP11, 0, HTTP11.length);
+        int lineEnd = out.length();
         String forwardedFor = null;
         boolean hasProto = false;
         HeaderSpans spans = h.spans;
@@ -81,10 +84,12 @@ final class OutboundRequest {
         }
         finish(out, forwardedFor, client, hasProto, secure);
         if (h.contentLength >= 0) {
-            out.header("Content-Length", Long.toString(h.contentLength));
+            out.text("Content-Length: ");
+            out.decimal(h.contentLength);
+            out.text("\r\n");
         }
         out.text("\r\n");
-        return new OutboundRequest(line, out.toByteArray(), h.method, h.rawPath, h.rawQuery);
+        return new OutboundRequest(out.array(), lineEnd, out.length(), h.method, h.rawPath, h.rawQuery);
     }
 
     private static void finish(AsciiBuffer out, String forwardedFor, String client, boolean hasProto, boolean secure) {
@@ -103,7 +108,9 @@ final class OutboundRequest {
     static OutboundRequest create(String method, String rawPath, String rawQuery, List<String[]> headers,
                                   String client, boolean secure, RequestBody body, boolean entity) {
         String target = rawQuery.isEmpty() ? rawPath : rawPath + "?" + rawQuery;
-        byte[] line = (method + " " + target + " HTTP/1.1\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        AsciiBuffer out = new AsciiBuffer(512);
+        out.text(method + " " + target + " HTTP/1.1\r\n");
+        int lineEnd = out.length();
         String connection = null;
         for (String[] h : headers) {
             if ("connection".equalsIgnoreCase(h[0])) {
@@ -111,7 +118,6 @@ final class OutboundRequest {
             }
         }
         Set<String> connectionTokens = HopByHop.connectionTokens(connection);
-        AsciiBuffer out = new AsciiBuffer(256);
         String forwardedFor = null;
         boolean hasProto = false;
         for (String[] h : headers) {
@@ -139,7 +145,7 @@ final class OutboundRequest {
             out.header("Transfer-Encoding", "chunked");
         }
         out.text("\r\n");
-        return new OutboundRequest(line, out.toByteArray(), method, rawPath, rawQuery);
+        return new OutboundRequest(out.array(), lineEnd, out.length(), method, rawPath, rawQuery);
     }
 
     static String clientAddress(SocketAddress address) {
@@ -150,9 +156,9 @@ final class OutboundRequest {
     }
 
     void writeHead(UpstreamConnection conn, byte[] hostLine) throws IOException {
-        conn.write(requestLine, 0, requestLine.length);
+        conn.write(bytes, 0, lineEnd);
         conn.write(hostLine, 0, hostLine.length);
-        conn.write(headers, 0, headers.length);
+        conn.write(bytes, lineEnd, end - lineEnd);
     }
 
     boolean head() {

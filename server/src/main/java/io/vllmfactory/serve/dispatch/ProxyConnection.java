@@ -41,6 +41,11 @@ final class ProxyConnection implements ServerConnection {
     private final String client;
     /** Each answer is encoded here; most are a few hundred bytes, so it is kept between requests. */
     private AsciiBuffer answer = new AsciiBuffer(0);
+    /**
+     * The request head for the backends is encoded here, and the request refers to these bytes: the
+     * next request of the connection starts only when this one is over.
+     */
+    private AsciiBuffer outboundHead = new AsciiBuffer(512);
     private volatile ServerConnection delegate;
     private volatile Thread thread;
     private volatile boolean running = true;
@@ -238,7 +243,10 @@ final class ProxyConnection implements ServerConnection {
         }
         int bodyLength = (int) Math.max(h.contentLength, 0);
         // Encoded from the head's bytes before reading the body, which may reuse the buffer.
-        OutboundRequest outbound = OutboundRequest.fromHead(h, client, ctx.isSecure());
+        if (outboundHead.capacity() > KEPT_ANSWER_BUFFER) {
+            outboundHead = new AsciiBuffer(512);
+        }
+        OutboundRequest outbound = OutboundRequest.fromHead(h, client, ctx.isSecure(), outboundHead);
         channel.skip(headLength);
         RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : channel.readBytes(bodyLength));
         return new Request(new Dispatcher.Incoming(outbound, body), h.rawPath, h.close, h.http10, null);

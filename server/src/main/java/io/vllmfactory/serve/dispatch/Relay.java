@@ -128,21 +128,19 @@ final class Relay {
             throws UpstreamFailure {
         long length = head.contentLength();
         if (head.noBody() || (length >= 0 && length <= SMALL_BODY)) {
-            byte[] data = EMPTY;
-            if (!head.noBody()) {
-                data = new byte[(int) length];
-                try {
-                    conn.readFully(data, 0, data.length);
-                } catch (IOException e) {
-                    conn.close();
-                    if (conn.expired()) {
-                        throw silent(backend, e);
-                    }
-                    throw new UpstreamFailure(backend + " failed in the response body: " + e.getMessage(), e, false);
-                }
-            }
             try {
-                res.send(head, decoration, data);
+                if (head.noBody()) {
+                    res.send(head, decoration, EMPTY);
+                } else {
+                    res.send(head, decoration, conn, (int) length);
+                }
+            } catch (ClientResponse.BodyReadFailure f) {
+                IOException e = f.io();
+                conn.close();
+                if (conn.expired()) {
+                    throw silent(backend, e);
+                }
+                throw new UpstreamFailure(backend + " failed in the response body: " + e.getMessage(), e, false);
             } catch (IOException | UncheckedIOException e) {
                 conn.close();
                 throw new ClientAbortException("writing the response failed: " + e.getMessage());

@@ -48,6 +48,22 @@ final class SocketResponse implements ClientResponse {
         flush();
     }
 
+    /** The body is read straight into the answer buffer, behind the head: one copy, no array of its own. */
+    @Override
+    public void send(Relay.ResponseHead head, ResponseDecoration decoration, UpstreamConnection body, int length)
+            throws BodyReadFailure, IOException {
+        buf.ensure(512 + length);
+        head(head, decoration, length);
+        try {
+            buf.readFrom(body, length);
+        } catch (IOException e) {
+            buf.clear(); // nothing was sent: the answer can still be a problem, or come from another backend
+            started = false;
+            throw new BodyReadFailure(e);
+        }
+        flush();
+    }
+
     @Override
     public OutputStream stream(Relay.ResponseHead head, ResponseDecoration decoration, long length) {
         if (length < 0 && http10) {
