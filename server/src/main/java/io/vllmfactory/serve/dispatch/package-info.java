@@ -11,7 +11,9 @@
  * package-private {@code Relay} exchanges the request over a pooled HTTP/1.1 connection and streams
  * the answer back. Client and backend connections are non-blocking channels registered once with
  * the package-private {@code Reactor}, whose poller wakes the virtual thread that waits for them: the
- * code reads as blocking code, and a wait costs no system call of its own. Affinity keys ({@link io.vllmfactory.serve.dispatch.AffinityKey}) and the schema
+ * code reads as blocking code, and a wait costs no system call of its own. On Linux the reads and
+ * writes themselves are direct {@code recv(2)}/{@code send(2)} calls ({@code NativeSocketIo}), with
+ * the channel as the fallback. Affinity keys ({@link io.vllmfactory.serve.dispatch.AffinityKey}) and the schema
  * size ({@link io.vllmfactory.serve.dispatch.SchemaSize}) are pure functions of the request;
  * {@link io.vllmfactory.serve.dispatch.HealthPoller} keeps routing verdicts fresh in the background.
  * This package depends on {@code config} only.
