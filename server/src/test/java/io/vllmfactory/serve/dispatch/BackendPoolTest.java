@@ -22,6 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The admission policy on its own: no network, real threads. */
 class BackendPoolTest {
+    private static BackendPool poolOf(Backend... backends) {
+        BackendPool pool = new BackendPool(0);
+        for (Backend b : backends) {
+            pool.add(b);
+        }
+        return pool;
+    }
+
     private static Backend backend(int id, int maxBatch) {
         return new Backend(id, URI.create("http://127.0.0.1:" + (9100 + id)), maxBatch, true);
     }
@@ -44,11 +52,9 @@ class BackendPoolTest {
 
     @Test
     void waitersGetFreedSlotsInArrivalOrderFromWhicheverBackendFreesOne() throws Exception {
-        BackendPool pool = new BackendPool(0);
         Backend a = backend(0, 1);
         Backend b = backend(1, 1);
-        pool.add(a);
-        pool.add(b);
+        BackendPool pool = poolOf(a, b);
         pool.acquire(null, null, false, 0, Long.MAX_VALUE);
         pool.acquire(null, null, false, 0, Long.MAX_VALUE);
         ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
@@ -106,11 +112,9 @@ class BackendPoolTest {
 
     @Test
     void aRetryJoinsTheHeadOfTheLineAndSkipsBackendsItTried() throws Exception {
-        BackendPool pool = new BackendPool(0);
         Backend a = backend(0, 1);
         Backend b = backend(1, 1);
-        pool.add(a);
-        pool.add(b);
+        BackendPool pool = poolOf(a, b);
         Backend first = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
         Backend second = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
         ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
@@ -136,11 +140,9 @@ class BackendPoolTest {
 
     @Test
     void aRetryWhoseUntriedBackendsAllLeaveGivesUpAfterTheUnavailableTimeout() throws Exception {
-        BackendPool pool = new BackendPool(0);
         Backend a = backend(0, 1);
         Backend b = backend(1, 1);
-        pool.add(a);
-        pool.add(b);
+        BackendPool pool = poolOf(a, b);
         Backend held = pool.acquire(b, null, false, 0, Long.MAX_VALUE);
         assertThat(held, is(b));
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
