@@ -313,7 +313,7 @@ final class Reactor implements AutoCloseable {
         /** One read without waiting: bytes read, 0 when none are there, -1 at end of stream. */
         private int readOnce(ByteBuffer dst) throws IOException {
             int len = dst.remaining();
-            if (fd >= 0 && len > 0 && enter()) {
+            if (fd >= 0 && len > 0 && dst.hasArray() && enter()) {
                 int n;
                 try {
                     n = NativeSocketIo.recv(fd, dst.array(), dst.arrayOffset() + dst.position(), len);
@@ -335,7 +335,7 @@ final class Reactor implements AutoCloseable {
         private int writeOnce(ByteBuffer src) throws IOException {
             // A critical call holds off safepoints while it runs: a large body goes in slices.
             int len = Math.min(src.remaining(), MAX_DIRECT_WRITE);
-            if (fd >= 0 && len > 0 && enter()) {
+            if (fd >= 0 && len > 0 && src.hasArray() && enter()) {
                 int n;
                 try {
                     n = NativeSocketIo.send(fd, src.array(), src.arrayOffset() + src.position(), len);
