@@ -475,6 +475,17 @@ SUMMARY="$TMP/summary.txt"
       BEGIN { printf "dispatcher/baseline: req/s %s, p99 %s, cpu/req %s\n", ratio(dr, br), ratio(dp, bp), ratio(dc, bc) }'
   fi
   if [ -n "${MED_RPS[dispatcher]:-}" ] && [ -n "${MED_RPS[haproxy]:-}" ]; then
+    # Round by round, for a feel of the spread: this VM's neighbours move every target by +-20 %.
+    awk -F'\t' -v rmin="$RPS_MIN" '$1 == "dispatcher" { d[$2] = $3 } $1 == "haproxy" { h[$2] = $3 }
+      END {
+        out = ""; n = 0; ok = 0
+        for (r = 1; r <= 1000; r++) {
+          if (!(r in d) || !(r in h) || h[r] <= 0) { continue }
+          n++; x = d[r] / h[r]; if (x >= rmin) { ok++ }
+          out = out sprintf("%s%.2f", n > 1 ? " " : "", x)
+        }
+        if (n > 0) { printf "dispatcher/haproxy req/s by round: %s (%d of %d at or above %.2fx)\n", out, ok, n, rmin }
+      }' "$ROWS"
     awk -v dr="${MED_RPS[dispatcher]}" -v hr="${MED_RPS[haproxy]}" -v dp="${MED_P99[dispatcher]}" -v hp="${MED_P99[haproxy]}" \
         -v de="${ERRS[dispatcher]}" -v died="${BROKEN[dispatcher]:-}" -v rmin="$RPS_MIN" -v pmax="$P99_MAX" 'BEGIN {
       rr = dr / hr; pr = (hp > 0) ? dp / hp : 999
