@@ -9,7 +9,6 @@ import io.helidon.webserver.ServerConnectionException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
 
@@ -29,7 +28,6 @@ final class ClientChannel {
     private byte[] in = new byte[4096];
     private int pos;
     private int lim;
-    private boolean eof;
 
     private ClientChannel(Reactor.Readiness readiness) {
         this.readiness = readiness;
@@ -114,7 +112,7 @@ final class ClientChannel {
         if (lim == in.length) {
             in = Arrays.copyOf(in, Math.min(in.length * 2, Math.max(max, in.length)));
         }
-        int n = read(ByteBuffer.wrap(in, lim, in.length - lim));
+        int n = readiness.read(in, lim, in.length - lim);
         if (n < 0) {
             return false;
         }
@@ -128,30 +126,22 @@ final class ClientChannel {
         int have = Math.min(n, lim - pos);
         System.arraycopy(in, pos, out, 0, have);
         skip(have);
-        ByteBuffer rest = ByteBuffer.wrap(out, have, n - have);
-        while (rest.hasRemaining()) {
-            if (read(rest) < 0) {
-                throw new ClientAbortException("client sent " + rest.position() + " of " + n + " body bytes");
+        while (have < n) {
+            int r = readiness.read(out, have, n - have);
+            if (r < 0) {
+                throw new ClientAbortException("client sent " + have + " of " + n + " body bytes");
             }
+            have += r;
         }
         return out;
     }
 
-    /** Reads at least one byte, parking until the reactor reports some; -1 at end of stream. */
-    private int read(ByteBuffer dst) throws IOException {
-        if (eof) {
-            return -1;
-        }
-        int n = readiness.read(dst);
-        eof = n < 0;
-        return n;
-    }
-
     /** Writes all of {@code b[off, off + len)}, parking while the client's socket buffer is full. */
     synchronized void write(byte[] b, int off, int len) throws IOException {
-        ByteBuffer bb = ByteBuffer.wrap(b, off, len);
-        while (bb.hasRemaining()) {
-            readiness.write(bb);
+        while (len > 0) {
+            int n = readiness.write(b, off, len);
+            off += n;
+            len -= n;
         }
     }
 
@@ -171,7 +161,7 @@ final class ClientChannel {
                     return b;
                 }
                 byte[] b = new byte[16 * 1024];
-                int n = read(ByteBuffer.wrap(b));
+                int n = readiness.read(b, 0, b.length);
                 return n < 0 ? null : Arrays.copyOf(b, n);
             } catch (IOException e) {
                 // what Helidon's own reader throws: the connection ends quietly

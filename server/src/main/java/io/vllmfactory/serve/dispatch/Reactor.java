@@ -194,6 +194,8 @@ final class Reactor implements AutoCloseable {
         private volatile boolean readable;
         private volatile boolean writable;
         private volatile boolean closed;
+        /** The peer ended its stream: every read from now on returns -1 (one reader at a time). */
+        private boolean eof;
         /** Read interest was dropped: bytes sat unread through many polls with nobody waiting for them. */
         private volatile boolean disarmed;
         private volatile int unclaimed;
@@ -278,20 +280,20 @@ final class Reactor implements AutoCloseable {
         }
 
         /**
-         * Reads at least one byte into {@code dst}, parking until a poll reports some when none came
-         * yet; -1 at end of stream. The flag is cleared before the read, so bytes that arrive after it
-         * are seen by the next poll; a read that fills {@code dst} leaves it set (more may be waiting).
+         * Reads at least one byte into {@code b[off, off + len)} ({@code len} > 0), parking until a
+         * poll reports some when none came yet; -1 at end of stream. The flag is cleared before the
+         * read, so bytes that arrive after it are seen by the next poll; a read that fills the range
+         * leaves it set (more may be waiting).
          */
-        int read(ByteBuffer dst) throws IOException {
-            int want = dst.remaining();
+        int read(byte[] b, int off, int len) throws IOException {
             while (true) {
                 if (!readable) {
                     awaitReadable();
                 }
                 consumed();
-                int n = readOnce(dst);
+                int n = readNow(b, off, len);
                 if (n != 0) {
-                    if (n == want) {
+                    if (n == len) {
                         readable = true;
                     }
                     return n;
@@ -300,54 +302,54 @@ final class Reactor implements AutoCloseable {
         }
 
         /**
-         * Writes at least one byte of {@code src}, parking while the socket's buffer is full.
+         * Writes at least one byte of {@code b[off, off + len)} ({@code len} > 0), parking while the
+         * socket's buffer is full; how many it wrote.
          *
          * @throws ClosedChannelException when the connection closes meanwhile
          */
-        void write(ByteBuffer src) throws IOException {
-            while (writeOnce(src) == 0) {
+        int write(byte[] b, int off, int len) throws IOException {
+            while (true) {
+                // A critical call holds off safepoints while it runs: a large body goes in slices.
+                int n = direct(true, b, off, Math.min(len, MAX_DIRECT_WRITE));
+                if (n <= 0) {
+                    n = channel.write(ByteBuffer.wrap(b, off, len)); // no room, a failure, or closing
+                }
+                if (n > 0) {
+                    return n;
+                }
                 awaitWritable();
             }
         }
 
         /** One read without waiting: bytes read, 0 when none are there, -1 at end of stream. */
-        private int readOnce(ByteBuffer dst) throws IOException {
-            int len = dst.remaining();
-            if (fd >= 0 && len > 0 && dst.hasArray() && enter()) {
-                int n;
-                try {
-                    n = NativeSocketIo.recv(fd, dst.array(), dst.arrayOffset() + dst.position(), len);
-                } finally {
-                    exit();
-                }
-                if (n > 0) {
-                    dst.position(dst.position() + n);
-                    return n;
-                }
-                if (n == 0) {
-                    return -1;
-                }
+        int readNow(byte[] b, int off, int len) throws IOException {
+            if (eof) {
+                return -1;
             }
-            return channel.read(dst); // nothing there, a failure, or closing: the channel says which
+            int n = direct(false, b, off, len);
+            if (n == 0) {
+                n = -1; // recv(2) says end of stream with 0
+            } else if (n < 0) {
+                n = channel.read(ByteBuffer.wrap(b, off, len)); // nothing there, a failure, or closing
+            }
+            eof = n < 0;
+            return n;
         }
 
-        /** One write without waiting: bytes written, 0 when the socket's buffer is full. */
-        private int writeOnce(ByteBuffer src) throws IOException {
-            // A critical call holds off safepoints while it runs: a large body goes in slices.
-            int len = Math.min(src.remaining(), MAX_DIRECT_WRITE);
-            if (fd >= 0 && len > 0 && src.hasArray() && enter()) {
-                int n;
-                try {
-                    n = NativeSocketIo.send(fd, src.array(), src.arrayOffset() + src.position(), len);
-                } finally {
-                    exit();
-                }
-                if (n > 0) {
-                    src.position(src.position() + n);
-                    return n;
-                }
+        /**
+         * A direct socket call on {@code b[off, off + len)}: what {@code recv(2)} or {@code send(2)}
+         * returned, or -1 when the channel must be asked instead (no descriptor, closing, or the
+         * call moved nothing for a reason only the channel reports properly).
+         */
+        private int direct(boolean send, byte[] b, int off, int len) {
+            if (fd < 0 || len == 0 || !enter()) {
+                return -1;
             }
-            return channel.write(src); // no room, a failure, or closing: the channel says which
+            try {
+                return send ? NativeSocketIo.send(fd, b, off, len) : NativeSocketIo.recv(fd, b, off, len);
+            } finally {
+                exit();
+            }
         }
 
         /** Starts a direct call; false when the connection is closing (then no call may start). */

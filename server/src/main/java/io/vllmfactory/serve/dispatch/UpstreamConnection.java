@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
 import java.util.Set;
@@ -22,9 +21,7 @@ final class UpstreamConnection implements AutoCloseable {
     private final SocketChannel channel;
     private final Reactor.Readiness readiness;
     private byte[] buf = new byte[BUFFER];
-    private ByteBuffer bufView = ByteBuffer.wrap(buf);
     private final byte[] wbuf = new byte[BUFFER];
-    private boolean eof;
     private int wpos;
     private int pos;
     private int lim;
@@ -175,10 +172,11 @@ final class UpstreamConnection implements AutoCloseable {
     }
 
     private void writeFully(byte[] src, int off, int len) throws IOException {
-        ByteBuffer bb = ByteBuffer.wrap(src, off, len);
-        while (bb.hasRemaining()) {
-            readiness.write(bb);
+        while (len > 0) {
+            int n = readiness.write(src, off, len);
             progress();
+            off += n;
+            len -= n;
         }
     }
 
@@ -189,12 +187,9 @@ final class UpstreamConnection implements AutoCloseable {
 
     /** Bytes that can be read without blocking (it reads what the backend sent already, if the buffer is empty). */
     int available() throws IOException {
-        if (pos == lim && !eof) {
-            bufView.clear();
-            int n = channel.read(bufView);
-            if (n < 0) {
-                eof = true;
-            } else if (n > 0) {
+        if (pos == lim) {
+            int n = readiness.readNow(buf, 0, buf.length);
+            if (n > 0) {
                 progress();
                 pos = 0;
                 lim = n;
@@ -273,10 +268,8 @@ final class UpstreamConnection implements AutoCloseable {
             }
             if (lim == buf.length) {
                 buf = Arrays.copyOf(buf, Math.min(buf.length * 2, maxLength + BUFFER));
-                bufView = ByteBuffer.wrap(buf);
             }
-            bufView.clear().position(lim);
-            int n = channelRead(bufView);
+            int n = channelRead(buf, lim, buf.length - lim);
             if (n < 0) {
                 if (lim == pos) {
                     return null;
@@ -296,7 +289,7 @@ final class UpstreamConnection implements AutoCloseable {
             return n;
         }
         if (len >= BUFFER) {
-            return channelRead(ByteBuffer.wrap(dst, off, len));
+            return channelRead(dst, off, len);
         }
         if (!fill()) {
             return -1;
@@ -316,8 +309,7 @@ final class UpstreamConnection implements AutoCloseable {
     }
 
     private boolean fill() throws IOException {
-        bufView.clear();
-        int n = channelRead(bufView);
+        int n = channelRead(buf, 0, buf.length);
         if (n <= 0) {
             return false;
         }
@@ -327,14 +319,9 @@ final class UpstreamConnection implements AutoCloseable {
     }
 
     /** Reads at least one byte, parking until the reactor sees some; -1 at end of stream. */
-    private int channelRead(ByteBuffer dst) throws IOException {
-        if (eof) {
-            return -1;
-        }
-        int n = readiness.read(dst);
-        if (n < 0) {
-            eof = true;
-        } else {
+    private int channelRead(byte[] dst, int off, int len) throws IOException {
+        int n = readiness.read(dst, off, len);
+        if (n > 0) {
             progress();
         }
         return n;

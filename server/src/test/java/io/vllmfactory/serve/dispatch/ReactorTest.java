@@ -131,11 +131,11 @@ class ReactorTest {
         void aWriterParksWhileThePeerDoesNotReadAndFinishesWhenItDoes() throws Exception {
             byte[] big = new byte[32 * 1024 * 1024]; // more than both sockets' buffers hold
             Waiter<Integer> wrote = onVirtualThread(() -> {
-                ByteBuffer src = ByteBuffer.wrap(big);
-                while (src.hasRemaining()) {
-                    readiness.write(src);
+                int done = 0;
+                while (done < big.length) {
+                    done += readiness.write(big, done, big.length - done);
                 }
-                return src.position();
+                return done;
             });
             wrote.awaitParked();
             ByteBuffer sink = ByteBuffer.allocate(1 << 20);
@@ -178,10 +178,11 @@ class ReactorTest {
                 Reactor.Readiness oldReadiness = reactor.register(old);
                 StringBuilder seen = new StringBuilder();
                 Waiter<String> reader = onVirtualThread(() -> {
-                    ByteBuffer dst = ByteBuffer.allocate(64);
+                    byte[] dst = new byte[64];
                     try {
-                        while (oldReadiness.read(dst.clear()) >= 0) {
-                            seen.append(new String(dst.array(), 0, dst.position(), StandardCharsets.ISO_8859_1));
+                        int n;
+                        while ((n = oldReadiness.read(dst, 0, dst.length)) >= 0) {
+                            seen.append(new String(dst, 0, n, StandardCharsets.ISO_8859_1));
                         }
                     } catch (IOException e) { // closed: the expected end
                     }
@@ -210,13 +211,16 @@ class ReactorTest {
         }
 
         private String readExactly(int bytes) throws IOException {
-            ByteBuffer dst = ByteBuffer.allocate(bytes);
-            while (dst.hasRemaining()) {
-                if (readiness.read(dst) < 0) {
+            byte[] dst = new byte[bytes];
+            int got = 0;
+            while (got < bytes) {
+                int n = readiness.read(dst, got, bytes - got);
+                if (n < 0) {
                     return "<eof>";
                 }
+                got += n;
             }
-            return new String(dst.array(), 0, dst.position(), StandardCharsets.ISO_8859_1);
+            return new String(dst, 0, got, StandardCharsets.ISO_8859_1);
         }
 
         private static <T> Waiter<T> onVirtualThread(Callable<T> work) {
