@@ -24,6 +24,14 @@ final class AsciiBuffer {
         text("\r\n");
     }
 
+    /** Appends {@code name: value} and CRLF for a number, without making a string of it. */
+    void header(String name, long value) {
+        text(name);
+        text(": ");
+        decimal(value);
+        text("\r\n");
+    }
+
     void text(String s) {
         int len = s.length();
         ensure(len);
@@ -75,16 +83,20 @@ final class AsciiBuffer {
         return buf;
     }
 
-    int capacity() {
-        return buf.length;
-    }
-
     int length() {
         return count;
     }
 
     void clear() {
         count = 0;
+    }
+
+    /** Empties the buffer for its next use; one that grew past {@code maxKept} bytes lets its array go. */
+    void recycle(int maxKept) {
+        count = 0;
+        if (buf.length > maxKept) {
+            buf = new byte[0];
+        }
     }
 
     byte[] toByteArray() {

@@ -3,9 +3,13 @@ package io.vllmfactory.serve.dispatch;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /** Parsing request bodies as JSON, only when something needs the tree. */
 final class JsonBodies {
+    private static final byte[] LABELS = "labels".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SCHEMA = "schema".getBytes(StandardCharsets.US_ASCII);
 
     private JsonBodies() {
     }
@@ -33,7 +37,8 @@ final class JsonBodies {
         }
         // One pass: a quote, six letters, a quote ("labels" and "schema" are both that long).
         for (int i = 0; i + 7 < b.length; i++) {
-            if (b[i] == '"' && b[i + 7] == '"' && (word(b, i + 1, "labels") || word(b, i + 1, "schema"))) {
+            if (b[i] == '"' && b[i + 7] == '"'
+                && (Arrays.equals(b, i + 1, i + 7, LABELS, 0, 6) || Arrays.equals(b, i + 1, i + 7, SCHEMA, 0, 6))) {
                 return true;
             }
         }
@@ -50,14 +55,5 @@ final class JsonBodies {
             }
         }
         return false;
-    }
-
-    private static boolean word(byte[] b, int at, String w) {
-        for (int k = 0; k < w.length(); k++) {
-            if (b[at + k] != w.charAt(k)) {
-                return false;
-            }
-        }
-        return true;
     }
 }

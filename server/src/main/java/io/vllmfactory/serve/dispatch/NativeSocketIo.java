@@ -44,7 +44,7 @@ final class NativeSocketIo {
     static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] handles = null;
+        Linked handles = null;
         String why;
         if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) {
             why = "-D" + PROPERTY + "=false";
@@ -59,10 +59,10 @@ final class NativeSocketIo {
                       + "java.base/sun.nio.ch=ALL-UNNAMED): " + e;
             }
         }
-        RECV = handles == null ? null : handles[0];
-        SEND = handles == null ? null : handles[1];
-        SLICE = handles == null ? null : handles[2];
-        FD_VAL = handles == null ? null : handles[3];
+        RECV = handles == null ? null : handles.recv();
+        SEND = handles == null ? null : handles.send();
+        SLICE = handles == null ? null : handles.slice();
+        FD_VAL = handles == null ? null : handles.fdVal();
         UNAVAILABLE = why;
         if (why != null) {
             LOGGER.log(Level.INFO, "socket reads and writes go through the JDK's channels: " + why);
@@ -73,9 +73,9 @@ final class NativeSocketIo {
      * The foreign function API is final from Java 22 on, and this code is compiled for 21, so it is
      * reached by reflection once, here; the calls themselves are method handles the JIT inlines.
      *
-     * @return recv, send, slice and fdVal handles; null when native access is not enabled
+     * @return the handles; null when native access is not enabled
      */
-    private static MethodHandle[] link() throws ReflectiveOperationException {
+    private static Linked link() throws ReflectiveOperationException {
         Module module = NativeSocketIo.class.getModule();
         if (!(boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(module)) {
             return null;
@@ -102,21 +102,27 @@ final class NativeSocketIo {
         Method downcall = linkerType.getMethod("downcallHandle", segmentType, descriptorType, options.getClass());
         Method find = lookupType.getMethod("find", String.class);
         MethodType call = MethodType.methodType(long.class, int.class, Object.class, long.class, int.class);
-        MethodHandle[] out = new MethodHandle[4];
-        String[] names = {"recv", "send"};
-        for (int k = 0; k < 2; k++) {
-            Object address = ((Optional<?>) find.invoke(symbols, names[k])).orElseThrow();
-            out[k] = ((MethodHandle) downcall.invoke(linker, address, descriptor, options)).asType(call);
-        }
+        MethodHandle recv = ((MethodHandle) downcall.invoke(linker,
+                ((Optional<?>) find.invoke(symbols, "recv")).orElseThrow(), descriptor, options)).asType(call);
+        MethodHandle send = ((MethodHandle) downcall.invoke(linker,
+                ((Optional<?>) find.invoke(symbols, "send")).orElseThrow(), descriptor, options)).asType(call);
         MethodHandles.Lookup pub = MethodHandles.publicLookup();
         MethodHandle ofArray = pub.findStatic(segmentType, "ofArray", MethodType.methodType(segmentType, byte[].class));
         MethodHandle asSlice = pub.findVirtual(segmentType, "asSlice",
                 MethodType.methodType(segmentType, long.class, long.class));
-        out[2] = MethodHandles.filterArguments(asSlice, 0, ofArray)
+        MethodHandle slice = MethodHandles.filterArguments(asSlice, 0, ofArray)
                 .asType(MethodType.methodType(Object.class, byte[].class, long.class, long.class));
-        out[3] = MethodHandles.lookup().unreflect(Class.forName("sun.nio.ch.SelChImpl").getMethod("getFDVal"))
+        MethodHandle fdVal = MethodHandles.lookup()
+                .unreflect(Class.forName("sun.nio.ch.SelChImpl").getMethod("getFDVal"))
                 .asType(MethodType.methodType(int.class, SocketChannel.class));
-        return out;
+        return new Linked(recv, send, slice, fdVal);
+    }
+
+    /**
+     * recv and send: (int fd, Object segment, long len, int flags) -> long; slice: (byte[], long
+     * offset, long length) -> a heap segment; fdVal: (SocketChannel) -> int.
+     */
+    private record Linked(MethodHandle recv, MethodHandle send, MethodHandle slice, MethodHandle fdVal) {
     }
 
     private NativeSocketIo() {

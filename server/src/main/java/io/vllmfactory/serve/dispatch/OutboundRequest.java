@@ -56,11 +56,12 @@ final class OutboundRequest {
     /**
      * Encodes a request the fast path parsed, copying the request line's method and target and every
      * forwarded header as the bytes they came in (the same choices as {@link #create}).
+     *
+     * @param out empty; the request refers to its bytes, so it must stay untouched while the request is in use
      */
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static OutboundRequest fromHead(ProxyConnection.Head h, String client, boolean secure, AsciiBuffer out) {
         byte[] raw = h.raw;
-        out.clear();
         out.bytes(raw, 0, h.targetEnd);
         out.bytes(HTTP11, 0, HTTP11.length);
         int lineEnd = out.length();
@@ -84,9 +85,7 @@ final class OutboundRequest {
         }
         finish(out, forwardedFor, client, hasProto, secure);
         if (h.contentLength >= 0) {
-            out.text("Content-Length: ");
-            out.decimal(h.contentLength);
-            out.text("\r\n");
+            out.header("Content-Length", h.contentLength);
         }
         out.text("\r\n");
         return new OutboundRequest(out.array(), lineEnd, out.length(), h.method, h.rawPath, h.rawQuery);
@@ -137,10 +136,10 @@ final class OutboundRequest {
         finish(out, forwardedFor, client, hasProto, secure);
         if (body.buffered()) {
             if (body.bytes().length > 0 || entity) {
-                out.header("Content-Length", Integer.toString(body.bytes().length));
+                out.header("Content-Length", body.bytes().length);
             }
         } else if (body.length() >= 0) {
-            out.header("Content-Length", Long.toString(body.length()));
+            out.header("Content-Length", body.length());
         } else {
             out.header("Transfer-Encoding", "chunked");
         }

@@ -32,7 +32,8 @@ final class ProxyConnection implements ServerConnection {
     /** Longest request head taken here (Helidon's limits are 4 KiB line + 16 KiB headers). */
     private static final int MAX_HEAD = 16 * 1024;
     private static final int MAX_REQUEST_LINE = 4096;
-    private static final int KEPT_ANSWER_BUFFER = 16 * 1024;
+    /** Largest buffer an idle connection keeps for its next answer or request head. */
+    private static final int KEPT_BUFFER = 16 * 1024;
 
     private final ConnectionContext ctx;
     private final Dispatcher dispatcher;
@@ -40,12 +41,12 @@ final class ProxyConnection implements ServerConnection {
     private final ClientChannel channel;
     private final String client;
     /** Each answer is encoded here; most are a few hundred bytes, so it is kept between requests. */
-    private AsciiBuffer answer = new AsciiBuffer(0);
+    private final AsciiBuffer answer = new AsciiBuffer(0);
     /**
      * The request head for the backends is encoded here, and the request refers to these bytes: the
      * next request of the connection starts only when this one is over.
      */
-    private AsciiBuffer outboundHead = new AsciiBuffer(512);
+    private final AsciiBuffer outboundHead = new AsciiBuffer(512);
     private volatile ServerConnection delegate;
     private volatile Thread thread;
     private volatile boolean running = true;
@@ -92,9 +93,7 @@ final class ProxyConnection implements ServerConnection {
                     }
                     return;
                 }
-                if (answer.capacity() > KEPT_ANSWER_BUFFER) {
-                    answer = new AsciiBuffer(0); // a large answer's buffer is not held by an idle connection
-                }
+                answer.recycle(KEPT_BUFFER);
                 SocketResponse res = new SocketResponse(channel, answer, request.close || !running, request.http10);
                 if (request.malformed != null) {
                     // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
@@ -243,9 +242,7 @@ final class ProxyConnection implements ServerConnection {
         }
         int bodyLength = (int) Math.max(h.contentLength, 0);
         // Encoded from the head's bytes before reading the body, which may reuse the buffer.
-        if (outboundHead.capacity() > KEPT_ANSWER_BUFFER) {
-            outboundHead = new AsciiBuffer(512);
-        }
+        outboundHead.recycle(KEPT_BUFFER);
         OutboundRequest outbound = OutboundRequest.fromHead(h, client, ctx.isSecure(), outboundHead);
         channel.skip(headLength);
         RequestBody body = RequestBody.of(bodyLength == 0 ? new byte[0] : channel.readBytes(bodyLength));

@@ -242,6 +242,8 @@ final class Relay {
     @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
     static final class ResponseHead {
         private static final byte[] HTTP11 = "HTTP/1.1 ".getBytes(StandardCharsets.ISO_8859_1);
+        /** The headers that frame the body or the connection. */
+        private static final Ascii.Names FRAMING = new Ascii.Names("content-length", "transfer-encoding", "connection");
 
         private final byte[] raw;
         private final int status;
@@ -298,7 +300,6 @@ final class Relay {
         }
 
         /** HTTP/1.x SP 3DIGIT [SP reason], read from the bytes of {@code raw[0, end)}. */
-        @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor, for the error message only
         private static ResponseHead parseStatusLine(byte[] raw, int end) throws IOException {
             if (end < 12 || !Arrays.equals(raw, 0, 7, HTTP11, 0, 7) || raw[8] != ' ') {
                 throw new IOException("not an HTTP/1.x status line from backend: "
@@ -343,7 +344,10 @@ final class Relay {
             while (ve > vs && (raw[ve - 1] == ' ' || raw[ve - 1] == '\t')) {
                 ve--;
             }
-            if (Ascii.isName(raw, start, ne, "content-length")) {
+            String framing = FRAMING.find(raw, start, ne);
+            if (framing == null) {
+                // most headers: relayed as they are
+            } else if (framing.equals("content-length")) {
                 if (ve == vs) {
                     throw new IOException("empty Content-Length from backend");
                 }
@@ -351,9 +355,9 @@ final class Relay {
                 if (contentLength < 0) {
                     throw new IOException("bad Content-Length from backend: " + new String(raw, 0, vs, ve - vs));
                 }
-            } else if (Ascii.isName(raw, start, ne, "transfer-encoding")) {
+            } else if (framing.equals("transfer-encoding")) {
                 chunked = value(vs, ve).contains("chunked");
-            } else if (Ascii.isName(raw, start, ne, "connection")) {
+            } else {
                 close = value(vs, ve).contains("close");
             }
             if (!HopByHop.dropFromResponse(raw, start, ne)) {
@@ -376,7 +380,6 @@ final class Relay {
             return status;
         }
 
-        @SuppressWarnings("deprecation") // the ISO-8859-1 String constructor without a charset lookup
         String reason() {
             return statusEnd > 13 ? new String(raw, 0, 13, statusEnd - 13) : "";
         }

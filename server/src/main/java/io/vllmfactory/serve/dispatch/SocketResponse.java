@@ -12,7 +12,7 @@ import java.io.OutputStream;
  */
 final class SocketResponse implements ClientResponse {
     private static final int BUFFER = 16 * 1024;
-    private static final String SCHEMA_SIZE_PREFIX = ResponseDecoration.SCHEMA_SIZE.defaultCase() + ": ";
+    private static final String SCHEMA_SIZE = ResponseDecoration.SCHEMA_SIZE.defaultCase();
 
     private final ClientChannel channel;
     private boolean close;
@@ -83,7 +83,7 @@ final class SocketResponse implements ClientResponse {
         if (p.retryAfter() != null) {
             buf.header("Retry-After", p.retryAfter());
         }
-        buf.header("Content-Length", Integer.toString(body.length));
+        buf.header("Content-Length", body.length);
         close |= p.close();
         connectionHeader();
         buf.text("\r\n");
@@ -104,14 +104,10 @@ final class SocketResponse implements ClientResponse {
         byte[] lines = decoration.backend().decorationLines(decoration.affinity());
         buf.bytes(lines, 0, lines.length);
         if (decoration.schemaSize() >= 0) {
-            buf.text(SCHEMA_SIZE_PREFIX);
-            buf.decimal(decoration.schemaSize());
-            buf.text("\r\n");
+            buf.header(SCHEMA_SIZE, decoration.schemaSize());
         }
         if (length >= 0) {
-            buf.text("Content-Length: ");
-            buf.decimal(length);
-            buf.text("\r\n");
+            buf.header("Content-Length", length);
         } else if (length == -1) {
             buf.header("Transfer-Encoding", "chunked");
         }
