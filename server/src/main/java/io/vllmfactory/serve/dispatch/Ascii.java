@@ -60,6 +60,22 @@ final class Ascii {
         }
     }
 
+    /** The first index in {@code [from, to)} past optional whitespace (spaces and tabs), else {@code to}. */
+    static int skipOws(byte[] b, int from, int to) {
+        while (from < to && (b[from] == ' ' || b[from] == '\t')) {
+            from++;
+        }
+        return from;
+    }
+
+    /** The end of {@code b[from, to)} without its trailing optional whitespace. */
+    static int trimOws(byte[] b, int from, int to) {
+        while (to > from && (b[to - 1] == ' ' || b[to - 1] == '\t')) {
+            to--;
+        }
+        return to;
+    }
+
     /** The decimal number {@code b[from, to)} of 1 to 18 digits, else -1. */
     static long decimal(byte[] b, int from, int to) {
         if (from == to || to - from > 18) {

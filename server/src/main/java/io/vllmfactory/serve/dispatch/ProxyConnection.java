@@ -361,10 +361,7 @@ final class ProxyConnection implements ServerConnection {
                 if (b[p] == ' ' || b[p] == '\t') {
                     return malformed("obsolete line folding (a header line that starts with whitespace)");
                 }
-                int afterSpace = colon;
-                while (afterSpace < end && (b[afterSpace] == ' ' || b[afterSpace] == '\t')) {
-                    afterSpace++;
-                }
+                int afterSpace = Ascii.skipOws(b, colon, end);
                 if (afterSpace > colon && afterSpace < end && b[afterSpace] == ':') {
                     return malformed("whitespace between the header name '" + ascii(b, p, colon) + "' and its colon");
                 }
@@ -372,14 +369,8 @@ final class ProxyConnection implements ServerConnection {
                     return malformed("a header line that is not 'name: value' with a token for a name: '"
                             + abbreviate(ascii(b, p, end)) + "'");
                 }
-                int vs = colon + 1;
-                int ve = end;
-                while (vs < ve && (b[vs] == ' ' || b[vs] == '\t')) {
-                    vs++;
-                }
-                while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
-                    ve--;
-                }
+                int vs = Ascii.skipOws(b, colon + 1, end);
+                int ve = Ascii.trimOws(b, vs, end);
                 for (int i = vs; i < ve; i++) {
                     int c = b[i] & 0xff;
                     if ((c < 0x20 && c != '\t') || c == 0x7f) {

@@ -328,22 +328,13 @@ final class Relay {
             while (colon < end && raw[colon] != ':') {
                 colon++;
             }
-            int ne = colon;
-            while (ne > start && (raw[ne - 1] == ' ' || raw[ne - 1] == '\t')) {
-                ne--;
-            }
+            int ne = Ascii.trimOws(raw, start, colon);
             if (colon == end || ne == start) {
                 throw new IOException("malformed response header from backend: "
                         + abbreviate(new String(raw, 0, start, end - start)));
             }
-            int vs = colon + 1;
-            int ve = end;
-            while (vs < ve && (raw[vs] == ' ' || raw[vs] == '\t')) {
-                vs++;
-            }
-            while (ve > vs && (raw[ve - 1] == ' ' || raw[ve - 1] == '\t')) {
-                ve--;
-            }
+            int vs = Ascii.skipOws(raw, colon + 1, end);
+            int ve = Ascii.trimOws(raw, vs, end);
             String framing = FRAMING.find(raw, start, ne);
             if (framing == null) {
                 // most headers: relayed as they are
