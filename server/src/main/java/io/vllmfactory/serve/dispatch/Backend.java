@@ -2,6 +2,7 @@ package io.vllmfactory.serve.dispatch;
 
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -56,7 +57,7 @@ public final class Backend {
         for (AffinityState state : AffinityState.values()) {
             decorationLines[state.ordinal()] = (ResponseDecoration.BACKEND_INDEX.defaultCase() + ": " + id + "\r\n"
                     + ResponseDecoration.AFFINITY_STATE.defaultCase() + ": " + state.text() + "\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+                    .getBytes(StandardCharsets.ISO_8859_1);
         }
     }
 

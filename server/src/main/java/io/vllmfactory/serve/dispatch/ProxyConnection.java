@@ -438,7 +438,7 @@ final class ProxyConnection implements ServerConnection {
             return s != null ? s : "";
         }
 
-        /** The header fields as {name, value} pairs, in order, repeated ones repeated. */
+        /** The header fields as {name, value} pairs, in order, repeated ones repeated (for tests: the fast path copies spans). */
         List<String[]> headers() {
             return spans.pairs(raw);
         }
