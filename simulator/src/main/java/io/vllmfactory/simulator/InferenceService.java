@@ -77,6 +77,7 @@ final class InferenceService implements HttpService {
                 floats(item.putArray("data"), FakeModel.vector(items.get(i), FakeModel.DIMENSIONS));
             }
             response.set("usage", usage(tokens));
+            lastBytes(req);
             json.send(res, 200, response);
         });
     }
@@ -113,6 +114,7 @@ final class InferenceService implements HttpService {
                 }
             }
             response.set("usage", usage(tokens));
+            lastBytes(req);
             json.send(res, 200, response);
         });
     }
@@ -150,18 +152,20 @@ final class InferenceService implements HttpService {
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         infer(res, () -> {
             if (stream) {
-                stream(res, generation, tokenDelay, includeUsage);
+                stream(req, res, generation, tokenDelay, includeUsage);
             } else {
                 for (int t = 0; t < generation.maxTokens(); t++) {
                     pause(tokenDelay);
                 }
+                lastBytes(req);
                 json.send(res, 200, generation.response());
             }
         });
     }
 
     /** Server-sent events, one flushed event per token so clients see tokens arrive one by one. */
-    private void stream(ServerResponse res, Generation generation, long tokenDelay, boolean includeUsage)
+    private void stream(ServerRequest req, ServerResponse res, Generation generation, long tokenDelay,
+                        boolean includeUsage)
             throws InterruptedException {
         res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         try (OutputStream out = res.outputStream()) {
@@ -177,6 +181,7 @@ final class InferenceService implements HttpService {
             if (includeUsage) {
                 event(out, generation.usageChunk());
             }
+            lastBytes(req);
             out.write(DONE);
             out.flush();
         } catch (IOException e) {
@@ -184,6 +189,11 @@ final class InferenceService implements HttpService {
         }
         // A client that goes away ends the stream with Helidon's connection exception; the slot is freed on
         // the way out, as vLLM aborts a request whose client disconnected.
+    }
+
+    /** The request stops counting as in flight: its answer's last bytes go out next ({@link Stats}). */
+    private static void lastBytes(ServerRequest req) {
+        req.context().get(Stats.Ticket.class).ifPresent(Stats.Ticket::end);
     }
 
     private void event(OutputStream out, ObjectNode chunk) throws IOException {

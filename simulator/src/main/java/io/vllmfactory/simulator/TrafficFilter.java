@@ -35,14 +35,15 @@ final class TrafficFilter implements Filter {
             throw new CloseConnectionException("interrupted while hung", e);
         }
         boolean tracked = !UNTRACKED.contains(req.prologue().uriPath().path());
-        if (tracked) {
-            stats.begin();
+        Stats.Ticket ticket = tracked ? stats.begin() : null;
+        if (ticket != null) {
+            req.context().register(ticket);
         }
         try {
             chain.proceed();
         } finally {
-            if (tracked) {
-                stats.end();
+            if (ticket != null) {
+                ticket.end();
             }
         }
         // Helidon 4.5.0 answers "Connection: close" but keeps the socket open (helidon-io/helidon#12324), so a
