@@ -25,13 +25,15 @@ import java.util.List;
  * @param healthTimeout      longest one probe may take
  * @param unhealthyThreshold consecutive failed probes that take a backend out of routing
  * @param drainTimeout       longest wait for requests to finish on shutdown
+ * @param eventLoops         the dispatcher's event loops (poller threads), 0 for one per core, at most 4
  */
 public record DispatcherConfig(String host, int port, List<URI> backendUrls, int maxBatchSize,
                                boolean requestAffinity, int affinityTableSize, int affinityBodyLimit,
                                int retryBodyLimit, long maxBodySize, int maxQueue, Duration queueTimeout,
                                Duration unavailableTimeout,
                                Duration upstreamTimeout, Duration connectTimeout, Duration healthInterval,
-                               Duration healthTimeout, int unhealthyThreshold, Duration drainTimeout) {
+                               Duration healthTimeout, int unhealthyThreshold, Duration drainTimeout,
+                               int eventLoops) {
     private static final int MAX_BUFFER = 64 * 1024 * 1024;
 
     public DispatcherConfig {
@@ -50,6 +52,7 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
         check(healthInterval.toMillis() >= 10, "healthInterval", healthInterval, ">= 10ms");
         check(healthTimeout.toMillis() >= 1, "healthTimeout", healthTimeout, ">= 1ms");
         check(unhealthyThreshold >= 1, "unhealthyThreshold", unhealthyThreshold, ">= 1");
+        check(eventLoops >= 0 && eventLoops <= 256, "eventLoops", eventLoops, "0..256, 0 = one per core up to 4");
         for (URI u : backendUrls) {
             check("http".equals(u.getScheme()) && u.getHost() != null && u.getPort() > 0
                   && (u.getRawPath() == null || u.getRawPath().isEmpty() || "/".equals(u.getRawPath())),
@@ -68,10 +71,15 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                     s.integer("max-queue"), s.duration("queue-timeout"), s.duration("unavailable-timeout"),
                     s.duration("upstream-timeout"),
                     s.duration("connect-timeout"), s.duration("health-interval"), s.duration("health-timeout"),
-                    s.integer("unhealthy-threshold"), s.duration("drain-timeout"));
+                    s.integer("unhealthy-threshold"), s.duration("drain-timeout"), s.integer("event-loops"));
         } catch (InvalidValue e) {
             throw e.in(s);
         }
+    }
+
+    /** The event loops to run: {@link #eventLoops} when set, else one per core, at most 4. */
+    public int eventLoopCount() {
+        return eventLoops > 0 ? eventLoops : Math.min(Runtime.getRuntime().availableProcessors(), 4);
     }
 
     private static URI backendUrl(Settings s, String raw) {

@@ -95,7 +95,9 @@ public final class SettingTable {
                     Setting.of("unhealthy-threshold", Kind.INT, "2",
                             "consecutive failed probes that take a backend out of routing"),
                     Setting.of("drain-timeout", Kind.DURATION, "30s",
-                            "on SIGTERM or removal, longest wait for a backend's requests to finish"))));
+                            "on SIGTERM or removal, longest wait for a backend's requests to finish"),
+                    Setting.of("event-loops", Kind.INT, "0",
+                            "the dispatcher's event loops (poller threads), 0 = one per core, at most 4"))));
 
     /** All settings in {@code --help} order. */
     public static final List<Setting> ALL = SECTIONS.stream().flatMap(s -> s.settings().stream()).toList();

@@ -71,6 +71,16 @@ final class AsciiBuffer {
         count += len;
     }
 
+    /** Appends up to {@code len} bytes a backend sent already, without waiting: how many, -1 at end of stream. */
+    int readNowFrom(UpstreamConnection in, int len) throws IOException {
+        ensure(len);
+        int n = in.readNow(buf, count, len);
+        if (n > 0) {
+            count += n;
+        }
+        return n;
+    }
+
     /** Makes room for {@code extra} more bytes at once. */
     void ensure(int extra) {
         if (count + extra > buf.length) {

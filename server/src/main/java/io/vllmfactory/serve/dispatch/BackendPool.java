@@ -209,6 +209,14 @@ public final class BackendPool {
         return await(w, timeoutNanos, unavailableNanos);
     }
 
+    /**
+     * A backend with a free permit, taken, when nobody waits and one is free; else null (then
+     * {@link #acquire} puts the request in line). Never waits.
+     */
+    Backend tryAcquire() {
+        return waiting == 0 ? tryChoose(null, null) : null;
+    }
+
     /** Gives a permit back; the head of the queue gets it if it may use this backend. */
     public void release(Backend backend) {
         backend.permits().release();

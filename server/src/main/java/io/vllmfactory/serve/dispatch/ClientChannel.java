@@ -120,6 +120,37 @@ final class ClientChannel {
         return true;
     }
 
+    /**
+     * Reads the bytes the client sent already behind those buffered, without waiting, keeping at
+     * most {@code max} unconsumed bytes: how many it read, 0 when none were there (or the buffer is
+     * full at {@code max}), -1 at end of stream.
+     */
+    int fillNow(int max) throws IOException {
+        compact();
+        if (lim == in.length) {
+            if (in.length >= max) {
+                return 0;
+            }
+            in = Arrays.copyOf(in, Math.min(in.length * 2, max));
+        }
+        int n = readiness.readNow(in, lim, in.length - lim);
+        if (n > 0) {
+            lim += n;
+        }
+        return n;
+    }
+
+    Reactor.Readiness readiness() {
+        return readiness;
+    }
+
+    /** Takes {@code n} bytes that are buffered already ({@code n <= available()}). */
+    byte[] takeBuffered(int n) {
+        byte[] out = Arrays.copyOfRange(in, pos, pos + n);
+        skip(n);
+        return out;
+    }
+
     /** Takes {@code n} bytes (buffered ones first, then from the channel). */
     byte[] readBytes(int n) throws IOException {
         byte[] out = new byte[n];

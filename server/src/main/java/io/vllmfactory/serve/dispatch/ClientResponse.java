@@ -12,6 +12,14 @@ interface ClientResponse {
     /** True once any part of an answer went to the client: from then on a failure can only abort. */
     boolean started();
 
+    /**
+     * The event loop of the client's connection, whose own backend connections the exchange uses
+     * (the fast lane takes only those), or null when it has none (Helidon's connections).
+     */
+    default Reactor loop() {
+        return null;
+    }
+
     /** A whole answer with a body known in advance (possibly empty); one write. */
     void send(Relay.ResponseHead head, ResponseDecoration decoration, byte[] body) throws IOException;
 

@@ -22,9 +22,12 @@ final class ConnectionPool {
     private final InetSocketAddress address;
     private final String authority;
     private final byte[] hostLine;
-    /** Idle connections, a stack: the most recently used on top. Guarded by {@code this}. */
-    private UpstreamConnection[] idle = new UpstreamConnection[8];
-    private int idleCount;
+    /**
+     * Idle connections, one stack per event loop ({@link Reactor#index()}), the most recently used
+     * on top: the fast lane takes only its own loop's. Guarded by {@code this}.
+     */
+    private UpstreamConnection[][] idle = new UpstreamConnection[1][8];
+    private int[] idleCount = new int[1];
     /** Every open connection, idle or busy, for the reaper. Changes only when a connection opens or closes. */
     private final Set<UpstreamConnection> open = ConcurrentHashMap.newKeySet();
     /** The backend left the pool: connections that come back are closed, not kept. */
@@ -46,9 +49,20 @@ final class ConnectionPool {
     }
 
     /** The most recently used pooled connection (the reaper closes those idle too long), else a new one. */
-    UpstreamConnection take(Reactor reactor, int connectTimeoutMillis) throws IOException {
-        UpstreamConnection c = pop();
+    UpstreamConnection take(Reactor reactor, boolean anyLoop, int connectTimeoutMillis) throws IOException {
+        UpstreamConnection c = pop(reactor.index());
+        if (c == null && anyLoop) {
+            c = popAny();
+        }
         return c != null ? c : UpstreamConnection.open(address, connectTimeoutMillis, reactor, open);
+    }
+
+    /**
+     * The most recently used pooled connection of the loop {@code reactor}, or null when it has
+     * none idle (opening one would block).
+     */
+    UpstreamConnection poll(Reactor reactor) {
+        return pop(reactor.index());
     }
 
     /** A fresh connection, for a retry after a pooled one turned out to be closed. */
@@ -84,33 +98,58 @@ final class ConnectionPool {
 
     private void closeIdle() {
         UpstreamConnection c;
-        while ((c = pop()) != null) {
+        while ((c = popAny()) != null) {
             c.close();
         }
     }
 
     private synchronized void push(UpstreamConnection c) {
-        if (idleCount == idle.length) {
-            idle = Arrays.copyOf(idle, idleCount * 2);
+        int loop = c.loop();
+        if (loop >= idle.length) {
+            idle = Arrays.copyOf(idle, loop + 1);
+            idleCount = Arrays.copyOf(idleCount, loop + 1);
         }
-        idle[idleCount++] = c;
+        UpstreamConnection[] stack = idle[loop];
+        if (stack == null) {
+            stack = idle[loop] = new UpstreamConnection[8];
+        } else if (idleCount[loop] == stack.length) {
+            stack = idle[loop] = Arrays.copyOf(stack, stack.length * 2);
+        }
+        stack[idleCount[loop]++] = c;
     }
 
-    private synchronized UpstreamConnection pop() {
-        if (idleCount == 0) {
+    private synchronized UpstreamConnection pop(int loop) {
+        if (loop >= idle.length || idleCount[loop] == 0) {
             return null;
         }
-        UpstreamConnection c = idle[--idleCount];
-        idle[idleCount] = null;
+        UpstreamConnection[] stack = idle[loop];
+        UpstreamConnection c = stack[--idleCount[loop]];
+        stack[idleCount[loop]] = null;
         return c;
+    }
+
+    private synchronized UpstreamConnection popAny() {
+        for (int loop = 0; loop < idle.length; loop++) {
+            UpstreamConnection c = pop(loop);
+            if (c != null) {
+                return c;
+            }
+        }
+        return null;
     }
 
     /** Takes {@code c} out of the idle ones; false when a request took it first. */
     private synchronized boolean remove(UpstreamConnection c) {
-        for (int k = 0; k < idleCount; k++) {
-            if (idle[k] == c) {
-                System.arraycopy(idle, k + 1, idle, k, idleCount - k - 1);
-                idle[--idleCount] = null;
+        int loop = c.loop();
+        if (loop >= idle.length) {
+            return false;
+        }
+        UpstreamConnection[] stack = idle[loop];
+        int n = idleCount[loop];
+        for (int k = 0; k < n; k++) {
+            if (stack[k] == c) {
+                System.arraycopy(stack, k + 1, stack, k, n - k - 1);
+                stack[--idleCount[loop]] = null;
                 return true;
             }
         }

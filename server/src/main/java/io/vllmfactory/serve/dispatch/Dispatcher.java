@@ -35,7 +35,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
 
     private final DispatcherConfig config;
     private final BackendPool pool;
-    private final Reactor reactor = new Reactor();
+    private final Reactors reactors;
     private final Relay relay;
     private final AffinityTable affinity;
     private final long queueTimeoutNanos;
@@ -52,8 +52,9 @@ public final class Dispatcher implements Handler, AutoCloseable {
     public Dispatcher(DispatcherConfig config, BackendPool pool) {
         this.config = config;
         this.pool = pool;
+        this.reactors = new Reactors(config.eventLoopCount());
         this.relay = new Relay((int) config.connectTimeout().toMillis(), config.upstreamTimeout().toNanos(),
-                config.maxBodySize(), reactor);
+                config.maxBodySize(), reactors);
         this.affinity = new AffinityTable(config.affinityTableSize());
         this.affinityEnabled = config.requestAffinity();
         this.queueTimeoutNanos = config.queueTimeout().toNanos();
@@ -68,8 +69,9 @@ public final class Dispatcher implements Handler, AutoCloseable {
                .any(dispatcher);
     }
 
+    /** The event loop for a new client connection. */
     Reactor reactor() {
-        return reactor;
+        return reactors.next();
     }
 
     public BackendPool pool() {
@@ -91,6 +93,68 @@ public final class Dispatcher implements Handler, AutoCloseable {
     long fastBodyLimit() {
         long limit = affinityEnabled ? bufferLimitAffinity : bufferLimitPlain;
         return config.maxBodySize() > 0 ? Math.min(limit, config.maxBodySize()) : limit;
+    }
+
+    /**
+     * Whether the fast lane ({@link FastLane}) may forward a request itself: not while draining
+     * (the general way answers 503) or with affinity on (the general way keys the body).
+     */
+    boolean laneOpen() {
+        return !draining && !affinityEnabled;
+    }
+
+    Relay relay() {
+        return relay;
+    }
+
+    long silenceNanos() {
+        return config.upstreamTimeout().toNanos();
+    }
+
+    /** The fast lane took a backend for a request: it counts as active until {@link #laneDone}. */
+    void laneBegin() {
+        active.incrementAndGet();
+    }
+
+    /**
+     * The fast lane is done with its backend: served, or not (then the request goes the general way,
+     * which counts it again, or gets its problem from {@link #fail}).
+     */
+    void laneDone(Backend backend, boolean served) {
+        if (served) {
+            backend.markServed();
+            this.served.increment();
+        }
+        pool.release(backend);
+        active.decrementAndGet();
+    }
+
+    /** Answers a request the fast lane could not finish with the problem for its failure. */
+    void fail(ClientResponse res, UpstreamFailure failure, String path) {
+        failed.increment();
+        if (!Problems.send(res, failure, path)) {
+            throw new ClientAbortException(failure.getMessage());
+        }
+    }
+
+    /** Streams the body of an answer whose head the fast lane read, and gives the backend back. */
+    void finishStreamed(Backend backend, UpstreamConnection conn, Relay.ResponseHead head, ClientResponse res,
+                        ResponseDecoration decoration, String path) {
+        try { // active since laneBegin
+            relay.relayStreamed(backend, conn, head, res, decoration);
+            backend.markServed();
+            served.increment();
+        } catch (UpstreamFailure e) {
+            fail(res, e, path);
+        } catch (RuntimeException e) {
+            failed.increment();
+            if (!Problems.send(res, e, path)) {
+                throw e;
+            }
+        } finally {
+            pool.release(backend);
+            active.decrementAndGet();
+        }
     }
 
     /** Requests being handled right now, waiting ones included. */
@@ -157,7 +221,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
     /** Stops the connection poller, once the server no longer serves requests. */
     @Override
     public void close() {
-        reactor.close();
+        reactors.close();
     }
 
     /** Drops affinity pins to a backend that leaves the pool. */
@@ -212,9 +276,18 @@ public final class Dispatcher implements Handler, AutoCloseable {
      *                          of an answer): the caller closes its connection
      */
     void serve(RequestReader reader, ClientResponse res, String path, BackendPool.ClientWatch watch) {
+        serve(reader, res, path, watch, null);
+    }
+
+    /**
+     * As {@link #serve(RequestReader, ClientResponse, String, BackendPool.ClientWatch)}, with the
+     * first attempt on {@code taken} when the caller holds one of its permits already (the fast lane
+     * chose it but had no idle connection to it), so that round-robin keeps its order.
+     */
+    void serve(RequestReader reader, ClientResponse res, String path, BackendPool.ClientWatch watch, Backend taken) {
         active.incrementAndGet();
         try {
-            proxy(reader, res, watch);
+            proxy(reader, res, watch, taken);
         } catch (RuntimeException | UpstreamFailure e) {
             failed.increment();
             if (!Problems.send(res, e, path)) {
@@ -229,9 +302,12 @@ public final class Dispatcher implements Handler, AutoCloseable {
         }
     }
 
-    private void proxy(RequestReader reader, ClientResponse res, BackendPool.ClientWatch watch)
+    private void proxy(RequestReader reader, ClientResponse res, BackendPool.ClientWatch watch, Backend taken)
             throws UpstreamFailure, InterruptedException {
         if (draining) {
+            if (taken != null) {
+                pool.release(taken);
+            }
             throw new DrainingException();
         }
         boolean keyed = affinityEnabled;
@@ -247,9 +323,12 @@ public final class Dispatcher implements Handler, AutoCloseable {
         List<Backend> tried = null;
         UpstreamFailure lastFailure = null;
         while (true) {
-            Backend backend;
+            Backend backend = taken;
+            taken = null;
             try {
-                backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos, watch);
+                if (backend == null) {
+                    backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos, watch);
+                }
             } catch (NoBackendException e) {
                 if (lastFailure != null) {
                     throw lastFailure; // a retry whose untried backends all left: the failure is the answer

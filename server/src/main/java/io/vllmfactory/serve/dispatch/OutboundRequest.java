@@ -160,6 +160,11 @@ final class OutboundRequest {
         conn.write(bytes, lineEnd, end - lineEnd);
     }
 
+    /** Bytes of the encoded head, without the Host line that {@link #writeHead} adds. */
+    int length() {
+        return end;
+    }
+
     boolean head() {
         return head;
     }

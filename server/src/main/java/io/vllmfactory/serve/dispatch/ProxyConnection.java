@@ -14,10 +14,12 @@ import java.util.Set;
 /**
  * The dispatcher's fast path: one client connection of the public listener, served without Helidon's
  * HTTP/1 request and response objects. Helidon still accepts the connection, runs it on its own
- * virtual thread, and shuts it down; this class reads each request head straight from the
- * connection's bytes ({@link ClientChannel}, which waits through the dispatcher's {@link Reactor}),
- * forwards it with its body through {@link Dispatcher#serve}, and writes the backend's answer back
- * with {@link SocketResponse}.
+ * virtual thread, and shuts it down. The connection's event loop serves what it can itself
+ * ({@link FastLane}); what it hands back, this thread serves as blocking code: it reads each request
+ * head straight from the connection's bytes ({@link ClientChannel}, which waits through the
+ * connection's {@link Reactor}), forwards it with its body through {@link Dispatcher#serve}, and
+ * writes the backend's answer back with {@link SocketResponse}, then gives the connection back to
+ * the loop.
  *
  * <p>It takes only plain, well-formed requests: HTTP/1.1 or 1.0, a request line and headers made of the
  * characters RFC 9112 allows, exactly one Host, at most one Content-Length and a body small enough to
@@ -61,6 +63,8 @@ final class ProxyConnection implements ServerConnection {
     private volatile boolean clientGone;
     private volatile Runnable leaveLine;
     private final BackendPool.ClientWatch watch = this::watchWhileWaiting;
+    /** Serves plain requests on the connection's event loop; the rest comes back to this thread. */
+    private final FastLane lane;
 
     ProxyConnection(ConnectionContext ctx, Dispatcher dispatcher, ServerConnectionSelector general,
                     ClientChannel channel) {
@@ -69,6 +73,7 @@ final class ProxyConnection implements ServerConnection {
         this.general = general;
         this.channel = channel;
         this.client = OutboundRequest.clientAddress(ctx.remotePeer().address());
+        this.lane = new FastLane(this, dispatcher, channel);
     }
 
     @Override
@@ -76,37 +81,40 @@ final class ProxyConnection implements ServerConnection {
         thread = Thread.currentThread();
         try {
             while (running) {
-                Request request;
+                joinWatcher(); // it reads the client's next bytes: they are the lane's now
+                FastLane.Handback next;
                 waiting = true;
                 try {
-                    request = readRequest();
+                    next = lane.await();
                 } finally {
                     waiting = false;
                 }
-                if (request == null) {
-                    // Not a request for the fast path: Helidon's HTTP/1 takes the connection from here.
-                    ServerConnection http1 = general.connection(
-                            new HandedOverContext(ctx, channel.reader(), channel.writer()));
-                    delegate = http1;
-                    if (running) {
-                        http1.handle(limit);
+                if (!switch (next) {
+                    case CLOSE -> false;
+                    case READ -> readAndServe(limit);
+                    case SERVE -> serve(lane.request(), lane.backend());
+                    case STREAM -> {
+                        SocketResponse res = response(lane.request());
+                        dispatcher.finishStreamed(lane.backend(), lane.upstream(), lane.head(), res,
+                                lane.decoration(), lane.request().rawPath);
+                        requests++;
+                        yield !res.close();
                     }
-                    return;
-                }
-                answer.recycle(KEPT_BUFFER);
-                SocketResponse res = new SocketResponse(channel, answer, request.close || !running, request.http10);
-                if (request.malformed != null) {
-                    // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
-                    res.problem(new Problems.Problem(400, "malformed request", request.malformed, null, null, true));
-                    return;
-                }
-                try {
-                    dispatcher.serve(request.incoming, res, request.rawPath, watch);
-                } finally {
-                    leaveLine = null;
-                }
-                requests++;
-                if (res.close()) {
+                    case FAIL -> {
+                        SocketResponse res = response(lane.request());
+                        dispatcher.fail(res, lane.failure(), lane.request().rawPath);
+                        requests++;
+                        yield !res.close();
+                    }
+                    case WRITE_REST -> {
+                        try {
+                            channel.write(answer.array(), lane.written(), answer.length() - lane.written());
+                        } finally {
+                            answer.clear();
+                        }
+                        yield !lane.closeAfter();
+                    }
+                }) {
                     return;
                 }
             }
@@ -124,6 +132,109 @@ final class ProxyConnection implements ServerConnection {
                 channel.closed(); // Helidon closes the socket when its connection returns
             }
         }
+    }
+
+    /** Reads the next request the blocking way and serves it; false when the connection ends here. */
+    private boolean readAndServe(Limit limit) throws IOException, InterruptedException {
+        Request request;
+        waiting = true;
+        try {
+            request = readRequest();
+        } finally {
+            waiting = false;
+        }
+        if (request == null) {
+            // Not a request for the fast path: Helidon's HTTP/1 takes the connection from here.
+            ServerConnection http1 = general.connection(
+                    new HandedOverContext(ctx, channel.reader(), channel.writer()));
+            delegate = http1;
+            if (running) {
+                http1.handle(limit);
+            }
+            return false;
+        }
+        if (request.malformed != null) {
+            // RFC 9112: answer 400 and close, the message's framing cannot be trusted.
+            response(request).problem(new Problems.Problem(400, "malformed request", request.malformed, null, null, true));
+            return false;
+        }
+        return serve(request, null);
+    }
+
+    /**
+     * Serves a request the general way (waiting in line if it must), on {@code taken} first when it
+     * holds a permit of it already; false when the connection closes after it.
+     */
+    private boolean serve(Request request, Backend taken) {
+        SocketResponse res = response(request);
+        try {
+            dispatcher.serve(request.incoming, res, request.rawPath, watch, taken);
+        } finally {
+            leaveLine = null;
+        }
+        requests++;
+        return !res.close();
+    }
+
+    /** The sink for the answer to {@code request}, encoding into the connection's answer buffer. */
+    SocketResponse response(Request request) {
+        answer.recycle(KEPT_BUFFER);
+        return new SocketResponse(channel, answer, request.close || !running, request.http10);
+    }
+
+    AsciiBuffer answerBuffer() {
+        return answer;
+    }
+
+    /** False once the connection should end after its current request (the server stops or it idled out). */
+    boolean running() {
+        return running;
+    }
+
+    /** A request began (the lane's): the connection is busy, not idle. */
+    void requestBegins() {
+        requests++;
+    }
+
+    /** A request ended (the lane's). */
+    void requestEnds() {
+        requests++;
+    }
+
+    /** The head for the backends of a request the lane took, encoded into the connection's outbound buffer. */
+    OutboundRequest outbound(Head h) {
+        outboundHead.recycle(KEPT_BUFFER);
+        return OutboundRequest.fromHead(h, client, ctx.isSecure(), outboundHead);
+    }
+
+    /**
+     * A whole request head in the buffer without waiting: its length (the buffer compacted, the
+     * head at its start), -2 while it is incomplete, -1 when the fast path does not take it.
+     */
+    int scanHead() {
+        channel.compact();
+        byte[] b = channel.buffer();
+        int available = Math.min(channel.available(), MAX_HEAD);
+        int n = headEnd(b, 0, 0, available);
+        if (n == -2 && available >= MAX_HEAD) {
+            return -1;
+        }
+        return n;
+    }
+
+    /** Scans {@code b[p + from, p + available)} for the end of a head: its length, -1 at a bare LF, -2 when not there yet. */
+    private static int headEnd(byte[] b, int p, int from, int available) {
+        for (int i = from; i < available; i++) {
+            if (b[p + i] == '\n') {
+                if (i == 0 || b[p + i - 1] != '\r') {
+                    return -1; // a bare LF: the general path decides what that is
+                }
+                if (i >= 3 && b[p + i - 2] == '\n' && b[p + i - 3] == '\r') {
+                    return i + 1;
+                }
+            }
+        }
+        return -2;
     }
 
     private void closeQuietly() {
@@ -211,7 +322,7 @@ final class ProxyConnection implements ServerConnection {
     }
 
     /** A request taken by the fast path. */
-    private record Request(Dispatcher.Incoming incoming, String rawPath, boolean close, boolean http10,
+    record Request(Dispatcher.Incoming incoming, String rawPath, boolean close, boolean http10,
                            String malformed) {
     }
 
@@ -256,18 +367,10 @@ final class ProxyConnection implements ServerConnection {
     private int headLength() throws IOException {
         int scanned = 0;
         while (true) {
-            byte[] b = channel.buffer();
-            int p = channel.position();
             int available = Math.min(channel.available(), MAX_HEAD);
-            for (int i = scanned; i < available; i++) {
-                if (b[p + i] == '\n') {
-                    if (i == 0 || b[p + i - 1] != '\r') {
-                        return -1; // a bare LF: the general path decides what that is
-                    }
-                    if (i >= 3 && b[p + i - 2] == '\n' && b[p + i - 3] == '\r') {
-                        return i + 1;
-                    }
-                }
+            int n = headEnd(channel.buffer(), channel.position(), scanned, available);
+            if (n != -2) {
+                return n;
             }
             if (available >= MAX_HEAD) {
                 return -1;

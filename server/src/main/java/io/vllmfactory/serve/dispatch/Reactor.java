@@ -16,25 +16,28 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Readiness for the dispatcher's client and backend connections: one selector and one virtual
- * thread that polls it, so that a virtual thread waiting for a request or for a backend's answer
- * parks and is woken without the JDK's per-read poller registration.
+ * One event loop of the dispatcher ({@link Reactors}): readiness for a share of its client and
+ * backend connections, one selector and one platform thread that polls it.
  *
  * <p>Why: a blocking read on a virtual thread that finds no data costs a read that returns EAGAIN
  * and an {@code epoll_ctl} to re-arm a one-shot registration, every time. Here a connection is
  * registered once, level-triggered, and stays armed while it is used: a reader that knows no data
  * came parks straight away, and the poll that sees the data wakes it, so a request costs its two
- * reads and writes and a share of one {@code epoll_wait}, as in an event loop. The readers stay
- * plain blocking code on virtual threads.
+ * reads and writes and a share of one {@code epoll_wait}. Readers stay plain blocking code on
+ * virtual threads.
  *
- * <p>The poller polls without blocking and yields between polls while there is traffic (the wake-ups
- * it finds run before its next poll); after a few polls that woke nobody it blocks in the selector,
- * which parks a virtual thread, until a connection has bytes or one is registered.
+ * <p>A connection can also be handed to a {@link Handler}, which the poller calls itself when the
+ * connection is ready, instead of waking a thread: the fast lane ({@link FastLane}) serves plain
+ * requests that way, as an event loop does, with no wake-up between the socket and the work.
+ *
+ * <p>The poller polls again at once while polls find work; after one that found nothing it blocks in
+ * {@code epoll_wait}, and the kernel wakes it (on an idle core if there is one) when bytes come or a
+ * connection is registered. A platform thread, not a virtual one: a virtual thread blocked in a
+ * selector is woken through the JDK's own poller and then a carrier thread, two hand-offs whose
+ * placement left cores idle under load (see bench/README.md).
  */
 final class Reactor implements AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(Reactor.class.getName());
-    /** Polls in a row that woke nobody before the poller blocks instead of yielding. */
-    private static final int SPINS = 4;
     /** Polls that may report bytes nobody reads before the connection stops being watched for them. */
     private static final int UNCLAIMED_POLLS = 64;
 
@@ -47,6 +50,8 @@ final class Reactor implements AutoCloseable {
     private int woken;
     private volatile boolean open = true;
     private final boolean direct;
+    /** This loop's place among the dispatcher's {@link Reactors}. */
+    private final int index;
 
     /** With direct socket calls where the JVM allows them ({@link NativeSocketIo}). */
     Reactor() {
@@ -55,14 +60,28 @@ final class Reactor implements AutoCloseable {
 
     /** @param direct whether reads and writes may be direct socket calls; false: always the channel's */
     Reactor(boolean direct) {
+        this(direct, 0);
+    }
+
+    Reactor(boolean direct, int index) {
         this.direct = direct;
+        this.index = index;
         try {
             this.selector = Selector.open();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open a selector for the dispatcher's connections", e);
         }
-        this.poller = Thread.ofVirtual().name("connection-poller").unstarted(this::poll);
+        this.poller = Thread.ofPlatform().daemon().name("connection-poller-" + index).unstarted(this::poll);
         poller.start();
+    }
+
+    int index() {
+        return index;
+    }
+
+    /** False once the poller stopped (the server stops): nobody watches its connections any more. */
+    boolean open() {
+        return open;
     }
 
     /** Registers a non-blocking channel; its readiness is reported to the returned object. */
@@ -92,7 +111,6 @@ final class Reactor implements AutoCloseable {
     }
 
     private void poll() {
-        int empty = 0;
         try {
             while (open) {
                 Readiness r;
@@ -102,13 +120,8 @@ final class Reactor implements AutoCloseable {
                 woken = 0;
                 selector.selectNow(this::fire);
                 // Only a poll that woke somebody counts as traffic: keys that report bytes nobody
-                // waits for yet must not keep the poller spinning.
-                if (woken > 0) {
-                    empty = 0;
-                    Thread.yield();
-                } else if (++empty < SPINS) {
-                    Thread.yield();
-                } else {
+                // waits for yet must not keep the poller from blocking.
+                if (woken == 0) {
                     blocked = true;
                     try {
                         if (updates.isEmpty()) {
@@ -117,7 +130,6 @@ final class Reactor implements AutoCloseable {
                     } finally {
                         blocked = false;
                     }
-                    empty = 0;
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -132,10 +144,13 @@ final class Reactor implements AutoCloseable {
         Readiness r;
         while ((r = updates.poll()) != null) {
             r.closed();
+            r.tellHandlerClosed();
         }
         try {
             for (SelectionKey k : selector.keys()) {
-                ((Readiness) k.attachment()).closed();
+                Readiness kr = (Readiness) k.attachment();
+                kr.closed();
+                kr.tellHandlerClosed();
             }
             selector.close();
         } catch (IOException | RuntimeException e) {
@@ -147,6 +162,18 @@ final class Reactor implements AutoCloseable {
         if (((Readiness) key.attachment()).fire(key)) {
             woken++;
         }
+    }
+
+    /**
+     * Code the poller runs itself for a connection handed to it ({@link Readiness#handle}). It runs
+     * on the poller thread only, so it must never block: whatever may wait goes to a thread of its own.
+     */
+    interface Handler {
+        /** The connection {@code r} has bytes to read (or was just handed over: look at what is buffered). */
+        void ready(Readiness r);
+
+        /** The connection {@code r} closed (here or by the reaper) while it was handed over. */
+        void closed(Readiness r);
     }
 
     /** Stops polling; connections still registered are told they closed, so nobody waits on them. */
@@ -199,6 +226,10 @@ final class Reactor implements AutoCloseable {
         /** Read interest was dropped: bytes sat unread through many polls with nobody waiting for them. */
         private volatile boolean disarmed;
         private volatile int unclaimed;
+        /** Called by the poller instead of waking a reader, or null ({@link #handle}). */
+        private volatile Handler handler;
+        /** The handler was just set: the poller calls it once even without new bytes. */
+        private volatile boolean kick;
 
         private Readiness(Reactor reactor, SocketChannel channel) {
             this.reactor = reactor;
@@ -208,15 +239,76 @@ final class Reactor implements AutoCloseable {
 
         /** On the poller: registers the channel, or sets its interest from the current waiters. */
         private void apply(Selector selector) {
+            if (closed) {
+                tellHandlerClosed();
+                return;
+            }
+            Handler h = handler;
+            if (h != null && kick) {
+                disarmed = false; // just handed over: the handler reads whatever comes
+            }
             SelectionKey k = key;
             if (k != null) {
                 interest(k);
+            } else {
+                try {
+                    key = channel.register(selector, interestOps(), this);
+                } catch (ClosedChannelException | RuntimeException e) {
+                    closed();
+                    tellHandlerClosed();
+                    return;
+                }
+            }
+            if (h != null && kick) {
+                kick = false;
+                h.ready(this);
+            }
+        }
+
+        private void tellHandlerClosed() {
+            Handler h = handler;
+            if (h != null) {
+                h.closed(this);
+            }
+        }
+
+        /**
+         * From now on the poller calls {@code h} when this connection has bytes, at once for those
+         * buffered already ({@link Handler#ready}); null gives the connection back to blocking reads
+         * (call it on the poller, or when the handler is done with the connection).
+         */
+        void handle(Handler h) {
+            handler = h;
+            if (h == null) {
+                readable = true; // a blocking read looks first: bytes may have come meanwhile
                 return;
             }
-            try {
-                key = channel.register(selector, interestOps(), this);
-            } catch (ClosedChannelException | RuntimeException e) {
-                closed();
+            kick = true;
+            reactor.update(this);
+        }
+
+        /** On the poller, with a handler set: calls it on the next bytes, without the kick of {@link #handle}. */
+        void handleQuietly(Handler h) {
+            handler = h;
+            if (disarmed) {
+                disarmed = false;
+                interest(key);
+            }
+        }
+
+        /** On the poller: stop reporting bytes until {@link #watchReads()} (the handler is busy with the connection). */
+        void ignoreReads() {
+            if (!disarmed) {
+                disarmed = true;
+                interest(key);
+            }
+        }
+
+        /** On the poller: report bytes again. */
+        void watchReads() {
+            if (disarmed) {
+                disarmed = false;
+                interest(key);
             }
         }
 
@@ -232,6 +324,12 @@ final class Reactor implements AutoCloseable {
             } catch (CancelledKeyException e) { // the connection closed while the poll ran
                 closed();
                 return false;
+            }
+            Handler h = handler;
+            if (h != null && (ops & SelectionKey.OP_READ) != 0) {
+                kick = false;
+                h.ready(this);
+                return true;
             }
             boolean woke = false;
             if ((ops & SelectionKey.OP_WRITE) != 0) {
@@ -266,6 +364,9 @@ final class Reactor implements AutoCloseable {
 
         /** On the poller only. */
         private void interest(SelectionKey k) {
+            if (k == null) {
+                return; // not registered yet: the registration takes the current interest
+            }
             try {
                 k.interestOps(interestOps());
             } catch (RuntimeException e) { // cancelled: the connection closed
@@ -319,6 +420,18 @@ final class Reactor implements AutoCloseable {
                 }
                 awaitWritable();
             }
+        }
+
+        /**
+         * One write without waiting: how many bytes of {@code b[off, off + len)} the socket took, 0
+         * when its buffer is full.
+         */
+        int writeNow(byte[] b, int off, int len) throws IOException {
+            int n = direct(true, b, off, Math.min(len, MAX_DIRECT_WRITE));
+            if (n <= 0) {
+                n = channel.write(ByteBuffer.wrap(b, off, len));
+            }
+            return n;
         }
 
         /** One read without waiting: bytes read, 0 when none are there, -1 at end of stream. */
@@ -417,6 +530,11 @@ final class Reactor implements AutoCloseable {
             }
         }
 
+        /** The loop whose poller watches this connection. */
+        Reactor reactor() {
+            return reactor;
+        }
+
         /** Whether reads and writes are direct socket calls (for tests). */
         boolean direct() {
             return fd >= 0;
@@ -436,7 +554,11 @@ final class Reactor implements AutoCloseable {
             closed = true;
             unpark(reader);
             unpark(writer);
-            reactor.wakeIfBlocked(); // the selector finishes closing the channel at its next poll
+            if (handler != null) {
+                reactor.update(this); // the poller tells the handler
+            } else {
+                reactor.wakeIfBlocked(); // the selector finishes closing the channel at its next poll
+            }
         }
 
         private static boolean unpark(Thread t) {

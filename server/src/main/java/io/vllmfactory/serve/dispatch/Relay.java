@@ -16,19 +16,19 @@ import java.util.Locale;
  */
 final class Relay {
     /** Bodies up to this size are read whole and sent with one write; larger ones are streamed. */
-    private static final int SMALL_BODY = 64 * 1024;
-    private static final int MAX_LINE = 64 * 1024;
+    static final int SMALL_BODY = 64 * 1024;
+    static final int MAX_LINE = 64 * 1024;
     private static final int MAX_HEADERS = 256;
     private static final byte[] EMPTY = new byte[0];
 
     private final int connectTimeoutMillis;
     private final long silenceNanos;
     private final long maxBodySize;
-    private final Reactor reactor;
+    private final Reactors reactors;
 
     /** @param silenceNanos longest a backend may stay silent during an exchange (enforced by the reaper) */
-    Relay(int connectTimeoutMillis, long silenceNanos, long maxBodySize, Reactor reactor) {
-        this.reactor = reactor;
+    Relay(int connectTimeoutMillis, long silenceNanos, long maxBodySize, Reactors reactors) {
+        this.reactors = reactors;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.silenceNanos = silenceNanos;
         this.maxBodySize = maxBodySize;
@@ -42,7 +42,8 @@ final class Relay {
     void exchange(Backend backend, OutboundRequest request, RequestBody body, ClientResponse res,
                   ResponseDecoration decoration) throws UpstreamFailure {
         ConnectionPool pool = backend.connections();
-        UpstreamConnection conn = take(pool, backend);
+        Reactor loop = res.loop();
+        UpstreamConnection conn = take(pool, backend, loop);
         boolean retriedFresh = false;
         while (true) {
             ResponseHead head;
@@ -58,7 +59,7 @@ final class Relay {
                 // A pooled connection the backend closed while idle: retry once on a fresh one.
                 if (conn.reused() && !retriedFresh && body.buffered()) {
                     retriedFresh = true;
-                    conn = open(pool, backend);
+                    conn = open(pool, backend, loop);
                     continue;
                 }
                 throw new UpstreamFailure(backend + " failed: " + e.getMessage(), e, false);
@@ -78,22 +79,50 @@ final class Relay {
         }
     }
 
-    private UpstreamFailure silent(Backend backend, IOException e) {
+    /**
+     * The rest of an exchange the fast lane ({@link FastLane}) began: the backend's final head came
+     * and its body is streamed to the client from here (a failure aborts the answer, no retry).
+     */
+    void relayStreamed(Backend backend, UpstreamConnection conn, ResponseHead head, ClientResponse res,
+                       ResponseDecoration decoration) throws UpstreamFailure {
+        conn.markUsed();
+        boolean reusable = relayResponse(conn, head, res, decoration, backend);
+        conn.unwatch();
+        if (reusable) {
+            backend.connections().giveBack(conn);
+        } else {
+            conn.close();
+        }
+    }
+
+    /** A response head as {@link #readHead} parses it; null for an interim (1xx) answer, which is not relayed. */
+    static ResponseHead finalHead(byte[] raw, boolean headRequest) throws IOException {
+        ResponseHead head = ResponseHead.parse(raw, MAX_HEADERS);
+        if (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
+            return null;
+        }
+        head.frame(headRequest);
+        return head;
+    }
+
+    UpstreamFailure silent(Backend backend, IOException e) {
         return new UpstreamFailure(backend + " sent nothing for " + silenceNanos / 1_000_000 + " ms (upstream-timeout)",
                 e, true);
     }
 
-    private UpstreamConnection take(ConnectionPool pool, Backend backend) throws UpstreamFailure {
+    /** A pooled or new connection: of the client's loop when it has one, else of any loop. */
+    private UpstreamConnection take(ConnectionPool pool, Backend backend, Reactor loop) throws UpstreamFailure {
         try {
-            return pool.take(reactor, connectTimeoutMillis);
+            return loop != null ? pool.take(loop, false, connectTimeoutMillis)
+                    : pool.take(reactors.next(), true, connectTimeoutMillis);
         } catch (IOException e) {
             throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
         }
     }
 
-    private UpstreamConnection open(ConnectionPool pool, Backend backend) throws UpstreamFailure {
+    private UpstreamConnection open(ConnectionPool pool, Backend backend, Reactor loop) throws UpstreamFailure {
         try {
-            return pool.open(reactor, connectTimeoutMillis);
+            return pool.open(loop != null ? loop : reactors.next(), connectTimeoutMillis);
         } catch (IOException e) {
             throw new UpstreamFailure(backend + " refused the connection: " + e.getMessage(), e, false);
         }

@@ -38,6 +38,11 @@ final class SocketResponse implements ClientResponse {
     }
 
     @Override
+    public Reactor loop() {
+        return channel.readiness().reactor();
+    }
+
+    @Override
     public void send(Relay.ResponseHead head, ResponseDecoration decoration, byte[] body) throws IOException {
         long length = head.noBody() ? head.contentLength() : body.length;
         buf.ensure(512 + body.length);
@@ -94,6 +99,16 @@ final class SocketResponse implements ClientResponse {
     /** Whether the connection closes after this answer. */
     boolean close() {
         return close;
+    }
+
+    /**
+     * Encodes the status line and headers of a whole answer into the buffer, for the fast lane,
+     * which appends the body and writes it itself.
+     */
+    void encodeHead(Relay.ResponseHead head, ResponseDecoration decoration, int bodyLength) {
+        long length = head.noBody() ? head.contentLength() : bodyLength;
+        buf.ensure(512 + bodyLength);
+        head(head, decoration, bodiless(head.status()) ? -2 : length);
     }
 
     /** @param length the body length to declare, -1 for chunked, -2 for none (1xx, 204, 304, or until close) */

@@ -16,7 +16,10 @@ import java.util.Set;
  * reactor's poll sees the backend's bytes, so the code here reads as blocking code.
  */
 final class UpstreamConnection implements AutoCloseable {
-    private static final int BUFFER = 16 * 1024;
+    /** Bytes of a request that go out in one write: its head and body are gathered here first. */
+    static final int BUFFER = 16 * 1024;
+    /** What {@link #readHeadNow} returns while the head is still incomplete. */
+    static final byte[] NOT_YET = new byte[0];
 
     private final SocketChannel channel;
     private final Reactor.Readiness readiness;
@@ -163,6 +166,33 @@ final class UpstreamConnection implements AutoCloseable {
         }
     }
 
+    /** Room left in the write buffer: a request that fits is sent with one write, by {@link #flushNow}. */
+    int room() {
+        return wbuf.length - wpos;
+    }
+
+    /** Writes what is buffered as far as the socket takes it now, without waiting: bytes left over. */
+    int flushNow() throws IOException {
+        if (wpos > 0) {
+            int n = readiness.writeNow(wbuf, 0, wpos);
+            if (n > 0) {
+                progress();
+                System.arraycopy(wbuf, n, wbuf, 0, wpos - n);
+                wpos -= n;
+            }
+        }
+        return wpos;
+    }
+
+    Reactor.Readiness readiness() {
+        return readiness;
+    }
+
+    /** The event loop that watches this connection ({@link Reactor#index()}). */
+    int loop() {
+        return readiness.reactor().index();
+    }
+
     void flush() throws IOException {
         if (wpos > 0) {
             int n = wpos;
@@ -237,6 +267,15 @@ final class UpstreamConnection implements AutoCloseable {
      * in CRLF or LF); null when the stream ends before its first byte.
      */
     byte[] readHead(int maxLength) throws IOException {
+        return readHead(maxLength, true);
+    }
+
+    /** As {@link #readHead(int)} without waiting: {@link #NOT_YET} while the head is incomplete. */
+    byte[] readHeadNow(int maxLength) throws IOException {
+        return readHead(maxLength, false);
+    }
+
+    private byte[] readHead(int maxLength, boolean wait) throws IOException {
         int scanned = pos;
         while (true) {
             for (int i = scanned; i < lim; i++) {
@@ -269,12 +308,15 @@ final class UpstreamConnection implements AutoCloseable {
             if (lim == buf.length) {
                 buf = Arrays.copyOf(buf, Math.min(buf.length * 2, maxLength + BUFFER));
             }
-            int n = channelRead(buf, lim, buf.length - lim);
+            int n = wait ? channelRead(buf, lim, buf.length - lim) : socketReadNow(buf, lim, buf.length - lim);
             if (n < 0) {
                 if (lim == pos) {
                     return null;
                 }
                 throw new EOFException("connection closed in the response head");
+            }
+            if (n == 0) {
+                return NOT_YET;
             }
             lim += n;
         }
@@ -295,6 +337,25 @@ final class UpstreamConnection implements AutoCloseable {
             return -1;
         }
         return read(dst, off, len);
+    }
+
+    /** Reads up to len bytes without waiting (buffered ones first): how many, 0 when none came yet, -1 at end of stream. */
+    int readNow(byte[] dst, int off, int len) throws IOException {
+        if (pos < lim) {
+            int n = Math.min(len, lim - pos);
+            System.arraycopy(buf, pos, dst, off, n);
+            pos += n;
+            return n;
+        }
+        return socketReadNow(dst, off, len);
+    }
+
+    private int socketReadNow(byte[] dst, int off, int len) throws IOException {
+        int n = readiness.readNow(dst, off, len);
+        if (n > 0) {
+            progress();
+        }
+        return n;
     }
 
     void readFully(byte[] dst, int off, int len) throws IOException {

@@ -72,12 +72,22 @@ class SettingsTest {
             "--max-body-size  | 10 pages | --max-body-size: '10pages' (expected: a size such as 1MiB, 512KiB or 65536)",
             "--backend-url    | ftp://x  | --backend-url: 'ftp://x' (expected: http://host:port, e.g. http://127.0.0.1:9100)",
             "--enable-request-affinity=maybe | | --enable-request-affinity: 'maybe' (expected: true or false)",
+            "--event-loops    | -1       | --event-loops: -1 (expected: 0..256, 0 = one per core up to 4)",
     })
     void aBadValueFailsWithTheFlagAndWhatWasExpected(String flag, String value, String message) {
         String[] args = value == null ? new String[] {flag} : new String[] {flag, value};
         ConfigException e = assertThrows(ConfigException.class, () -> DispatcherConfig.from(
                 Settings.resolve(CommandLine.parse(args).flags(), Map.of(), Optional.empty())));
         assertThat(e.getMessage(), is(message));
+    }
+
+    @Test
+    void theDispatcherRunsOneEventLoopPerCoreUpToFourUnlessToldHowMany() {
+        DispatcherConfig auto = DispatcherConfig.from(Settings.resolve(Map.of(), Map.of(), Optional.empty()));
+        assertThat(auto.eventLoopCount(), is(Math.min(Runtime.getRuntime().availableProcessors(), 4)));
+        DispatcherConfig three = DispatcherConfig.from(Settings.resolve(
+                CommandLine.parse("--event-loops", "3").flags(), Map.of(), Optional.empty()));
+        assertThat(three.eventLoopCount(), is(3));
     }
 
     @Test

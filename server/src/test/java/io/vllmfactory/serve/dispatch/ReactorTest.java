@@ -18,19 +18,24 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * The reactor over real loopback sockets, with direct socket calls and with the channel's: a reader
  * parks until bytes come, bytes nobody reads stop being watched and are still read when a reader
  * asks, a writer parks while the peer does not read, closing or interrupting wakes whoever waits,
- * and a closed connection's descriptor is never used again. The timeouts below only bound a hang.
+ * a closed connection's descriptor is never used again, and a connection handed to a handler is read
+ * by the poller itself until it is given back. The timeouts below only bound a hang.
  */
 class ReactorTest {
     @Nested
@@ -208,6 +213,64 @@ class ReactorTest {
             got.awaitParked();
             got.thread.interrupt();
             assertThat(got.failure() instanceof InterruptedIOException, is(true));
+        }
+
+        @Test
+        void aHandedOverConnectionIsReadOnThePollerThenGoesBackToBlockingReads() throws Exception {
+            peer.write(ByteBuffer.wrap("one".getBytes()));
+            Poll.until(DEADLINE, "the poller stops reporting bytes nobody reads", readiness::disarmed);
+            Recorder handler = new Recorder();
+            readiness.handle(handler);
+            // bytes that came before the hand-over are reported at once, later ones as they come
+            Poll.until(DEADLINE, "the handler reads the early bytes", () -> handler.text().equals("one"));
+            peer.write(ByteBuffer.wrap("two".getBytes()));
+            Poll.until(DEADLINE, "the handler reads the next bytes", () -> handler.text().equals("onetwo"));
+            assertThat(handler.threads, everyItem(startsWith("connection-poller")));
+
+            readiness.handle(null);
+            Waiter<String> got = onVirtualThread(() -> readExactly(5));
+            got.awaitParked();
+            peer.write(ByteBuffer.wrap("three".getBytes()));
+            assertThat(got.result(), is("three"));
+            assertThat(handler.text(), is("onetwo"));
+        }
+
+        @Test
+        void aHandedOverConnectionsHandlerHearsOfItsClose() throws Exception {
+            Recorder handler = new Recorder();
+            readiness.handle(handler);
+            readiness.closed();
+            Poll.until(DEADLINE, "the handler hears of the close", () -> handler.closed);
+        }
+
+        /** A handler that reads what is there and notes who called it. */
+        private static final class Recorder implements Reactor.Handler {
+            private final StringBuffer text = new StringBuffer();
+            final Set<String> threads = ConcurrentHashMap.newKeySet();
+            volatile boolean closed;
+
+            @Override
+            public void ready(Reactor.Readiness r) {
+                threads.add(Thread.currentThread().getName());
+                byte[] b = new byte[64];
+                try {
+                    int n;
+                    while ((n = r.readNow(b, 0, b.length)) > 0) {
+                        text.append(new String(b, 0, n, StandardCharsets.ISO_8859_1));
+                    }
+                } catch (IOException e) {
+                    text.append("<").append(e.getMessage()).append(">");
+                }
+            }
+
+            @Override
+            public void closed(Reactor.Readiness r) {
+                closed = true;
+            }
+
+            String text() {
+                return text.toString();
+            }
         }
 
         private String readExactly(int bytes) throws IOException {
