@@ -55,7 +55,7 @@ class DispatcherWireTest {
         }
     }
 
-    /** HTTP/1.1 keep-alive, GET only: /health, /dribble (a byte per write), /bare-lf. */
+    /** HTTP/1.1 keep-alive, GET only: /health, /dribble (a byte per write), /truncated, /then-close, /bare-lf. */
     private static void serve(Socket s) {
         try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
             s.setTcpNoDelay(true);
@@ -73,6 +73,11 @@ class DispatcherWireTest {
                     }
                     case "/truncated" -> { // a head, 3 of its 10 body bytes, then the connection ends
                         out.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".getBytes(StandardCharsets.ISO_8859_1));
+                        out.flush();
+                        return;
+                    }
+                    case "/then-close" -> { // an answer that leaves the connection open, then the backend closes it
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nclosed".getBytes(StandardCharsets.ISO_8859_1));
                         out.flush();
                         return;
                     }
@@ -113,6 +118,20 @@ class DispatcherWireTest {
                 assertThat(r.all("X-Piece"), is(List.of("one", "two")));
                 assertThat(r.text(), is("dribble"));
             }
+        }
+    }
+
+    @Test
+    void requestsOnConnectionsTheBackendClosedWhileIdleAreRetriedOnFreshOnes() throws Exception {
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            for (int i = 0; i < 5; i++) { // each answer leaves a pooled connection behind that is closed
+                http.send("GET /then-close HTTP/1.1\r\nHost: x\r\n\r\n", null);
+                RawHttp.Response r = http.read();
+                assertThat("request " + i, r.status(), is(200));
+                assertThat(r.text(), is("closed"));
+            }
+            http.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n", null);
+            assertThat(http.read().text(), is("ok"));
         }
     }
 
