@@ -8,9 +8,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.Arrays;
 
 /**
- * Keep-alive connections to one backend. Most recently used first, so a warm connection is reused
- * and cold ones age out. The number of connections is bounded by the backend's permits: a
- * connection is only taken by a request that holds one.
+ * Keep-alive connections to one backend, kept per event loop. Most recently used first, so a warm
+ * connection is reused and cold ones age out. A connection is only taken by a request that holds
+ * one of the backend's permits, and a request takes one of its own loop's (opening one if that loop
+ * has none idle), so a backend has at most its permits times the loops open, and idle ones close
+ * after about {@link #MAX_IDLE_NANOS}.
  */
 final class ConnectionPool {
     /**
