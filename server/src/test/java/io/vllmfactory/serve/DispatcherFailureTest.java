@@ -132,6 +132,27 @@ class DispatcherFailureTest {
         }
     }
 
+    @Test
+    void aRequestWaitingInLineWhenTheLastBackendLeavesRoutingGets503AfterTheUnavailableTimeout() throws Exception {
+        try (SimulatorProcess sim = SimulatorProcess.start();
+             Sidecar sidecar = TestSidecars.start(List.of(sim), "--max-batch-size", "1", "--unavailable-timeout", "300ms");
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            var pool = sidecar.dispatcher().pool();
+            Future<HttpResponse<String>> blocker =
+                    clients.submit(() -> Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 1500));
+            Poll.until(Duration.ofSeconds(10), "the blocker holds the only slot",
+                    () -> pool.backends().getFirst().inFlight() == 1);
+            Future<HttpResponse<String>> waiter =
+                    clients.submit(() -> Clients.pooling(sidecar.port(), Clients.gliner("wait", "y"), 0));
+            Poll.until(Duration.ofSeconds(10), "the second request waits in line", () -> pool.waiting() == 1);
+            pool.draining(pool.backends().getFirst(), true);
+            HttpResponse<String> r = waiter.get();
+            assertThat(r.body(), r.statusCode(), is(503));
+            assertThat(JSON.readTree(r.body()).get("title").asText(), is("no healthy backends"));
+            assertThat("the request in flight finishes", blocker.get().statusCode(), is(200));
+        }
+    }
+
     private static int status(Sidecar sidecar) {
         try {
             return Clients.get(sidecar.port(), "/health").statusCode();

@@ -184,7 +184,8 @@ public final class BackendPool {
                 return b;
             }
         }
-        Waiter w = new Waiter(Thread.currentThread(), preferred, exclude);
+        Thread self = Thread.currentThread();
+        Waiter w = new Waiter(() -> LockSupport.unpark(self), preferred, exclude);
         lock.lock();
         try {
             if (maxQueue > 0 && waiters.size() >= maxQueue && !retry) {
@@ -203,7 +204,7 @@ public final class BackendPool {
         if (watch != null) {
             watch.waiting(() -> {
                 w.left = true;
-                LockSupport.unpark(w.thread);
+                w.wake.run();
             });
         }
         return await(w, timeoutNanos, unavailableNanos);
@@ -215,6 +216,39 @@ public final class BackendPool {
      */
     Backend tryAcquire() {
         return waiting == 0 ? tryChoose(null, null) : null;
+    }
+
+    /**
+     * Puts a request of the fast lane in line, behind those waiting already, without waiting
+     * itself: {@code wake} runs once a backend is granted ({@link Waiter#granted()}, perhaps
+     * before this returns) or the backends changed. Leave the line with {@link #leave}.
+     *
+     * @throws QueueFullException when max-queue requests are waiting already
+     */
+    Waiter enqueue(Runnable wake) {
+        Waiter w = new Waiter(wake, null, null);
+        lock.lock();
+        try {
+            if (maxQueue > 0 && waiters.size() >= maxQueue) {
+                throw new QueueFullException(waiters.size());
+            }
+            waiters.addLast(w);
+            waiting = waiters.size();
+            pump();
+        } finally {
+            lock.unlock();
+        }
+        return w;
+    }
+
+    /** Takes a request out of the line; a permit granted to it meanwhile is passed on. */
+    void leave(Waiter w) {
+        cancel(w);
+    }
+
+    /** Whether any backend could take a request now or later (one is routable). */
+    boolean anyRoutable() {
+        return anyRoutableFor(null);
     }
 
     /** Gives a permit back; the head of the queue gets it if it may use this backend. */
@@ -287,7 +321,7 @@ public final class BackendPool {
         try {
             for (Waiter w : waiters) {
                 if (!anyRoutable || w.exclude != null && !anyRoutableFor(w.exclude)) {
-                    LockSupport.unpark(w.thread);
+                    w.wake.run();
                 }
             }
         } finally {
@@ -331,7 +365,7 @@ public final class BackendPool {
             if (b != null) {
                 it.remove();
                 w.granted = b;
-                LockSupport.unpark(w.thread);
+                w.wake.run();
             } else if (w.exclude == null || w.exclude.isEmpty()) {
                 break; // nothing free anywhere: later waiters cannot be served either
             }
@@ -377,15 +411,24 @@ public final class BackendPool {
         return false;
     }
 
-    private static final class Waiter {
-        final Thread thread;
+    /**
+     * A request in line: {@link #wake} runs (on whichever thread frees a permit, or sees the
+     * backends change) when it was granted a backend or should look at the pool again.
+     */
+    static final class Waiter {
+        final Runnable wake;
         final Backend preferred;
         final List<Backend> exclude;
         volatile Backend granted;
+
+        /** The backend granted, holding one of its permits, or null while the request waits. */
+        Backend granted() {
+            return granted;
+        }
         volatile boolean left;
 
-        Waiter(Thread thread, Backend preferred, List<Backend> exclude) {
-            this.thread = thread;
+        Waiter(Runnable wake, Backend preferred, List<Backend> exclude) {
+            this.wake = wake;
             this.preferred = preferred;
             this.exclude = exclude;
         }

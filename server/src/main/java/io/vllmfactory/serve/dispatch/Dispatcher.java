@@ -111,22 +111,31 @@ public final class Dispatcher implements Handler, AutoCloseable {
         return config.upstreamTimeout().toNanos();
     }
 
-    /** The fast lane took a backend for a request: it counts as active until {@link #laneDone}. */
+    /**
+     * Whether the fast lane may put a request in line itself: only without a queue timeout, which
+     * the general way keeps (the lane has no timers).
+     */
+    boolean laneWaits() {
+        return queueTimeoutNanos == 0;
+    }
+
+    /** The fast lane took a request on (in line or with a backend): it counts as active until {@link #laneEnd}. */
     void laneBegin() {
         active.incrementAndGet();
     }
 
     /**
-     * The fast lane is done with its backend: served, or not (then the request goes the general way,
-     * which counts it again, or gets its problem from {@link #fail}).
+     * The fast lane is done with a request: answered, or handed to the general way (which counts it
+     * again) or to {@link #fail}.
      */
-    void laneDone(Backend backend, boolean served) {
-        if (served) {
-            backend.markServed();
-            this.served.increment();
-        }
-        pool.release(backend);
+    void laneEnd() {
         active.decrementAndGet();
+    }
+
+    /** The fast lane relayed a backend's whole answer. */
+    void laneServed(Backend backend) {
+        backend.markServed();
+        served.increment();
     }
 
     /** Answers a request the fast lane could not finish with the problem for its failure. */

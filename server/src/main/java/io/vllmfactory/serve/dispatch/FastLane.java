@@ -79,6 +79,10 @@ final class FastLane implements Reactor.Handler {
     private int bodyLeft;
     private int written;
     private UpstreamFailure failure;
+    /** The request's place in line while no backend had a free permit, else null. */
+    private BackendPool.Waiter waiter;
+    /** Whether the request counts as active in the dispatcher (in line or at a backend). */
+    private boolean counted;
 
     FastLane(ProxyConnection connection, Dispatcher dispatcher, ClientChannel channel) {
         this.connection = connection;
@@ -105,6 +109,8 @@ final class FastLane implements Reactor.Handler {
         decoration = null;
         response = null;
         failure = null;
+        waiter = null;
+        counted = false;
         state = IDLE;
         client.handle(this);
         while (true) {
@@ -169,6 +175,8 @@ final class FastLane implements Reactor.Handler {
         if (r == client) {
             if (STATE.compareAndSet(this, IDLE, BUSY)) {
                 serveBuffered();
+            } else if (state == BUSY && waiter != null) {
+                inLine();
             } else if (state == BUSY) {
                 client.ignoreReads(); // a pipelined request, or the client leaving: seen after this answer
             }
@@ -181,15 +189,74 @@ final class FastLane implements Reactor.Handler {
     public void closed(Reactor.Readiness r) {
         if (r == client) {
             if (state == BUSY || STATE.compareAndSet(this, IDLE, BUSY)) {
-                if (conn != null) {
+                if (waiter != null) {
+                    leaveLine();
+                } else if (conn != null) {
                     dropUpstream();
-                    dispatcher.laneDone(backend, false);
+                    release();
                 }
                 handBack(Handback.CLOSE);
             }
         } else if (state == BUSY && conn != null && r == conn.readiness()) {
             upstreamFailed(new IOException("the connection to the backend closed"));
         }
+    }
+
+    /**
+     * BUSY, in line: woken because a backend was granted, the backends changed, or the client sent
+     * bytes. A client that leaves gives up its place (HAProxy's {@code abortonclose}); when no
+     * backend is routable any more the general way waits (it keeps the unavailable timeout).
+     */
+    private void inLine() {
+        Backend granted = waiter.granted();
+        if (granted != null) {
+            waiter = null;
+            send(granted);
+            return;
+        }
+        if (!dispatcher.pool().anyRoutable()) {
+            leaveLine();
+            handBack(Handback.SERVE);
+            return;
+        }
+        int n;
+        try {
+            n = channel.fillNow(MAX_REQUEST); // a next request is kept for later; the end means the client left
+        } catch (IOException e) {
+            n = -1;
+        }
+        if (n < 0) {
+            leaveLine();
+            handBack(Handback.CLOSE);
+        } else if (n == 0) {
+            client.ignoreReads(); // the buffer is full (or nothing came): the grant's wake-up still comes
+        }
+    }
+
+    private void leaveLine() {
+        dispatcher.pool().leave(waiter);
+        waiter = null;
+        uncount();
+    }
+
+    private void count() {
+        if (!counted) {
+            counted = true;
+            dispatcher.laneBegin();
+        }
+    }
+
+    private void uncount() {
+        if (counted) {
+            counted = false;
+            dispatcher.laneEnd();
+        }
+    }
+
+    /** Gives the backend's permit back and ends the request's count. */
+    private void release() {
+        dispatcher.pool().release(backend);
+        uncount();
     }
 
     /** BUSY: serves the requests buffered and those the client sent already, until one is incomplete. */
@@ -250,13 +317,31 @@ final class FastLane implements Reactor.Handler {
         }
         BackendPool pool = dispatcher.pool();
         Backend b = pool.tryAcquire();
-        if (b == null) {
-            handBack(Handback.SERVE);
+        if (b != null) {
+            send(b);
             return;
         }
+        // Every backend is full: in line with everybody else, woken on the poller when granted.
+        if (!dispatcher.laneWaits() || !pool.anyRoutable()) {
+            handBack(Handback.SERVE); // the general way keeps the timeouts
+            return;
+        }
+        try {
+            waiter = pool.enqueue(client::kick);
+        } catch (QueueFullException e) {
+            handBack(Handback.SERVE); // answered 503 there, with the general way's accounting
+            return;
+        }
+        count();
+    }
+
+    /** Sends the request to {@code b}, whose permit it holds, over an idle connection of this loop; or hands it back. */
+    private void send(Backend b) {
         ConnectionPool connections = b.connections();
         UpstreamConnection c = connections.poll(client.reactor());
         byte[] hostLine = connections.hostLine();
+        OutboundRequest out = request.incoming().request();
+        byte[] body = request.incoming().body().bytes();
         if (c == null || out.length() + hostLine.length + body.length > c.room()) {
             // Opening a connection, or a request larger than one write, waits: the thread takes it
             // on, with the permit, so that the round-robin order holds.
@@ -264,14 +349,15 @@ final class FastLane implements Reactor.Handler {
                 connections.giveBack(c);
             }
             backend = b;
+            uncount(); // the general way counts it from here
             handBack(Handback.SERVE);
             return;
         }
-        dispatcher.laneBegin();
+        count();
         backend = b;
         conn = c;
         decoration = new ResponseDecoration(b, AffinityState.DISABLED,
-                JsonBodies.mayHaveSchema(requestBody) ? SchemaSize.of(body) : -1);
+                JsonBodies.mayHaveSchema(request.incoming().body()) ? SchemaSize.of(body) : -1);
         c.watch(dispatcher.silenceNanos());
         c.readiness().handleQuietly(this);
         try {
@@ -335,7 +421,8 @@ final class FastLane implements Reactor.Handler {
             c.close();
         }
         conn = null;
-        dispatcher.laneDone(backend, true);
+        dispatcher.laneServed(backend);
+        release();
         writeAnswer();
     }
 
@@ -385,7 +472,7 @@ final class FastLane implements Reactor.Handler {
     private void upstreamFailed(IOException e) {
         UpstreamConnection c = conn;
         dropUpstream();
-        dispatcher.laneDone(backend, false);
+        release();
         Backend b = backend;
         backend = null;
         connection.answerBuffer().clear();

@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
 final class Reactor implements AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(Reactor.class.getName());
     /** Polls that may report bytes nobody reads before the connection stops being watched for them. */
-    private static final int UNCLAIMED_POLLS = 64;
+    private static final int UNCLAIMED_POLLS = 8;
 
     private final Selector selector;
     /** Connections to register, or whose interest changed: only the poller touches keys. */
@@ -287,6 +287,14 @@ final class Reactor implements AutoCloseable {
             reactor.update(this);
         }
 
+        /** Has the poller call the handler soon, as for bytes (a request in line was granted a backend). */
+        void kick() {
+            if (handler != null) {
+                kick = true;
+                reactor.update(this);
+            }
+        }
+
         /** On the poller, with a handler set: calls it on the next bytes, without the kick of {@link #handle}. */
         void handleQuietly(Handler h) {
             handler = h;
@@ -342,21 +350,20 @@ final class Reactor implements AutoCloseable {
             if ((ops & SelectionKey.OP_READ) != 0) {
                 boolean again = readable;
                 readable = true;
-                if (unpark(reader)) {
-                    woke = true;
-                } else if (again && ++unclaimed > UNCLAIMED_POLLS) {
-                    // Level-triggered: bytes nobody reads yet (a client's next request while its
-                    // request waits, a backend closing an idle connection) would be reported on
-                    // every poll. Stop watching them until a reader asks again.
-                    // A reader that came meanwhile either sees the flag and asks for a re-arm, or
-                    // is seen here (both fields are volatile) and keeps the connection watched.
+                if (!again) {
+                    woke = unpark(reader);
+                } else if (++unclaimed > UNCLAIMED_POLLS) {
+                    // Level-triggered: bytes nobody has read since they were reported (a client's
+                    // next request while its request waits, a backend closing an idle connection,
+                    // a reader woken but not yet run) would be reported on every poll, and the
+                    // poller would spin. Stop watching them until a reader waits again (it re-arms).
+                    // Bytes are flagged before the flag is set and the reader looked for after: a
+                    // reader that came meanwhile either sees the flag, or is woken here and sees the bytes.
                     disarmed = true;
-                    if (reader != null) {
-                        disarmed = false;
-                        woke = unpark(reader);
-                    } else {
-                        interest(k);
-                    }
+                    interest(k);
+                    unpark(reader);
+                } else {
+                    unpark(reader); // woken already, most likely: not new work for this poll
                 }
             }
             return woke;
