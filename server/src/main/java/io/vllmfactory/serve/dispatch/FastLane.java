@@ -16,6 +16,8 @@ import java.util.concurrent.locks.LockSupport;
  * kernel. Under load that costs idle cores while work waits. Here the poller that sees the bytes
  * parses the request, takes a backend's permit and an idle pooled connection, writes the request,
  * and, when the poller sees the answer, writes it to the client: two reads, two writes, no wake-up.
+ * With every backend full the request waits in the pool's one line ({@link BackendPool#enqueue})
+ * and the poller takes it up again when it is granted a permit.
  *
  * <p>The lane only ever does what cannot block. Everything else is handed back to the connection's
  * own virtual thread ({@link ProxyConnection}), which does it the blocking way, with every behaviour
@@ -23,9 +25,10 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li>{@link Handback#READ}: a request the lane does not take (unusual head, body larger than
  *       {@link #MAX_REQUEST}, a client that half-closed): read and served the blocking way.</li>
- *   <li>{@link Handback#SERVE}: a request read here that has to wait (no free permit, somebody
- *       waiting already, no idle connection), that the general way serves (draining, affinity),
- *       or whose pooled connection failed before the answer (a retry, the general way).</li>
+ *   <li>{@link Handback#SERVE}: a request read here that needs a new backend connection (with
+ *       the permit taken here), that the general way serves (draining, affinity, waiting with a
+ *       queue timeout or while no backend is routable), or whose pooled connection failed before
+ *       the answer (a retry, the general way).</li>
  *   <li>{@link Handback#STREAM}: an answer to stream (chunked, event stream, large): the head is
  *       parsed, the thread relays the body.</li>
  *   <li>{@link Handback#FAIL}: the backend stayed silent past the upstream timeout: 504.</li>
