@@ -325,10 +325,7 @@ final class UpstreamConnection implements AutoCloseable {
     /** Reads up to len bytes; -1 at end of stream. */
     int read(byte[] dst, int off, int len) throws IOException {
         if (pos < lim) {
-            int n = Math.min(len, lim - pos);
-            System.arraycopy(buf, pos, dst, off, n);
-            pos += n;
-            return n;
+            return fromBuffer(dst, off, len);
         }
         if (len >= BUFFER) {
             return channelRead(dst, off, len);
@@ -342,12 +339,17 @@ final class UpstreamConnection implements AutoCloseable {
     /** Reads up to len bytes without waiting (buffered ones first): how many, 0 when none came yet, -1 at end of stream. */
     int readNow(byte[] dst, int off, int len) throws IOException {
         if (pos < lim) {
-            int n = Math.min(len, lim - pos);
-            System.arraycopy(buf, pos, dst, off, n);
-            pos += n;
-            return n;
+            return fromBuffer(dst, off, len);
         }
         return socketReadNow(dst, off, len);
+    }
+
+    /** Takes up to len of the bytes buffered (there are some). */
+    private int fromBuffer(byte[] dst, int off, int len) {
+        int n = Math.min(len, lim - pos);
+        System.arraycopy(buf, pos, dst, off, n);
+        pos += n;
+        return n;
     }
 
     private int socketReadNow(byte[] dst, int off, int len) throws IOException {
