@@ -211,11 +211,12 @@ public final class BackendPool {
     }
 
     /**
-     * A backend with a free permit, taken, when nobody waits and one is free; else null (then
+     * A backend with a free permit, taken, when nobody waits and one is free ({@code preferred}
+     * first when it has room, or null); else null (then
      * {@link #acquire} puts the request in line). Never waits.
      */
-    Backend tryAcquire() {
-        return waiting == 0 ? tryChoose(null, null) : null;
+    Backend tryAcquire(Backend preferred) {
+        return waiting == 0 ? tryChoose(preferred, null) : null;
     }
 
     /**
@@ -225,8 +226,8 @@ public final class BackendPool {
      *
      * @throws QueueFullException when max-queue requests are waiting already
      */
-    Waiter enqueue(Runnable wake) {
-        Waiter w = new Waiter(wake, null, null);
+    Waiter enqueue(Runnable wake, Backend preferred) {
+        Waiter w = new Waiter(wake, preferred, null);
         lock.lock();
         try {
             if (maxQueue > 0 && waiters.size() >= maxQueue) {

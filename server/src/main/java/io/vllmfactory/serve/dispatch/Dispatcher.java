@@ -95,12 +95,9 @@ public final class Dispatcher implements Handler, AutoCloseable {
         return config.maxBodySize() > 0 ? Math.min(limit, config.maxBodySize()) : limit;
     }
 
-    /**
-     * Whether the fast lane ({@link FastLane}) may forward a request itself: not while draining
-     * (the general way answers 503) or with affinity on (the general way keys the body).
-     */
+    /** Whether the fast lane ({@link FastLane}) may forward a request itself: not while draining (the general way answers 503). */
     boolean laneOpen() {
-        return !draining && !affinityEnabled;
+        return !draining;
     }
 
     Relay relay() {
@@ -132,10 +129,36 @@ public final class Dispatcher implements Handler, AutoCloseable {
         active.decrementAndGet();
     }
 
-    /** The fast lane relayed a backend's whole answer. */
-    void laneServed(Backend backend) {
+    /**
+     * How a request is routed: its affinity key (null when affinity is off or the body is too large
+     * to key), the backend pinned to that key, and the schema size for the response header.
+     */
+    record Routing(String key, Backend pinned, int schemaSize) {
+        AffinityState state(Backend chosen) {
+            return AffinityState.of(key != null, pinned, chosen);
+        }
+    }
+
+    /** The routing of a request with a buffered body; affinity applies when {@code keyed} (it is on). */
+    Routing routing(boolean keyed, OutboundRequest out, RequestBody body) {
+        keyed &= body.buffered() && body.bytes().length <= config.affinityBodyLimit();
+        JsonNode json = keyed ? JsonBodies.parse(body) : null;
+        int schemaSize = keyed ? SchemaSize.of(json)
+                : JsonBodies.mayHaveSchema(body) ? SchemaSize.of(body.bytes()) : -1;
+        String key = keyed ? AffinityKey.of(out.method(), out.rawPath(), out.rawQuery(), body.bytes(), json) : null;
+        return new Routing(key, key != null ? affinity.get(key) : null, schemaSize);
+    }
+
+    /** A backend relayed its whole answer: counted, and the request's key pinned to it. */
+    void served(Backend backend, Routing routing, AffinityState state) {
         backend.markServed();
         served.increment();
+        if (routing.key() != null) {
+            affinity.count(state);
+            if (state != AffinityState.HIT) {
+                affinity.pin(routing.key(), backend);
+            }
+        }
     }
 
     /** Answers a request the fast lane could not finish with the problem for its failure. */
@@ -323,12 +346,10 @@ public final class Dispatcher implements Handler, AutoCloseable {
         Incoming incoming = reader.read(keyed ? bufferLimitAffinity : bufferLimitPlain);
         OutboundRequest out = incoming.request();
         RequestBody body = incoming.body();
-        keyed &= body.buffered() && body.bytes().length <= config.affinityBodyLimit();
-        JsonNode json = keyed ? JsonBodies.parse(body) : null;
-        int schemaSize = keyed ? SchemaSize.of(json)
-                : JsonBodies.mayHaveSchema(body) ? SchemaSize.of(body.bytes()) : -1;
-        String key = keyed ? AffinityKey.of(out.method(), out.rawPath(), out.rawQuery(), body.bytes(), json) : null;
-        Backend pinned = key != null ? affinity.get(key) : null;
+        Routing routing = routing(keyed, out, body);
+        int schemaSize = routing.schemaSize();
+        String key = routing.key();
+        Backend pinned = routing.pinned();
         List<Backend> tried = null;
         UpstreamFailure lastFailure = null;
         while (true) {
@@ -345,16 +366,9 @@ public final class Dispatcher implements Handler, AutoCloseable {
                 throw e;
             }
             try {
-                AffinityState state = AffinityState.of(key != null, pinned, backend);
+                AffinityState state = routing.state(backend);
                 relay.exchange(backend, out, body, res, new ResponseDecoration(backend, state, schemaSize));
-                backend.markServed();
-                served.increment();
-                if (key != null) {
-                    affinity.count(state);
-                    if (state != AffinityState.HIT) {
-                        affinity.pin(key, backend);
-                    }
-                }
+                served(backend, routing, state);
                 return;
             } catch (UpstreamFailure e) {
                 if (e.timeout()) {

@@ -26,9 +26,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@link Handback#READ}: a request the lane does not take (unusual head, body larger than
  *       {@link #MAX_REQUEST}, a client that half-closed): read and served the blocking way.</li>
  *   <li>{@link Handback#SERVE}: a request read here that needs a new backend connection (with
- *       the permit taken here), that the general way serves (draining, affinity, waiting with a
- *       queue timeout or while no backend is routable), or whose pooled connection failed before
- *       the answer (a retry, the general way).</li>
+ *       the permit taken here), that the general way serves (draining, waiting with a queue
+ *       timeout or while no backend is routable), or whose pooled connection failed before the
+ *       answer (a retry, the general way).</li>
  *   <li>{@link Handback#STREAM}: an answer to stream (chunked, event stream, large): the head is
  *       parsed, the thread relays the body.</li>
  *   <li>{@link Handback#FAIL}: the backend stayed silent past the upstream timeout: 504.</li>
@@ -82,6 +82,8 @@ final class FastLane implements Reactor.Handler {
     private int bodyLeft;
     private int written;
     private UpstreamFailure failure;
+    /** How the request is routed (affinity, schema size). */
+    private Dispatcher.Routing routing;
     /** The request's place in line while no backend had a free permit, else null. */
     private BackendPool.Waiter waiter;
     /** Whether the request counts as active in the dispatcher (in line or at a backend). */
@@ -318,8 +320,9 @@ final class FastLane implements Reactor.Handler {
             handBack(Handback.SERVE);
             return;
         }
+        routing = dispatcher.routing(dispatcher.affinityEnabled(), out, requestBody);
         BackendPool pool = dispatcher.pool();
-        Backend b = pool.tryAcquire();
+        Backend b = pool.tryAcquire(routing.pinned());
         if (b != null) {
             send(b);
             return;
@@ -330,7 +333,7 @@ final class FastLane implements Reactor.Handler {
             return;
         }
         try {
-            waiter = pool.enqueue(client::kick);
+            waiter = pool.enqueue(client::kick, routing.pinned());
         } catch (QueueFullException e) {
             handBack(Handback.SERVE); // answered 503 there, with the general way's accounting
             return;
@@ -359,8 +362,7 @@ final class FastLane implements Reactor.Handler {
         count();
         backend = b;
         conn = c;
-        decoration = new ResponseDecoration(b, AffinityState.DISABLED,
-                JsonBodies.mayHaveSchema(request.incoming().body()) ? SchemaSize.of(body) : -1);
+        decoration = new ResponseDecoration(b, routing.state(b), routing.schemaSize());
         c.watch(dispatcher.silenceNanos());
         c.readiness().handleQuietly(this);
         try {
@@ -424,7 +426,7 @@ final class FastLane implements Reactor.Handler {
             c.close();
         }
         conn = null;
-        dispatcher.laneServed(backend);
+        dispatcher.served(backend, routing, decoration.affinity());
         release();
         writeAnswer();
     }
