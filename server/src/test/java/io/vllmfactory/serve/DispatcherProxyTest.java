@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -224,6 +226,27 @@ class DispatcherProxyTest {
             assertThat(r.body().length, is(size));
             for (int i = 0; i < size; i += 4099) {
                 assertThat(r.body()[i], is((byte) ((i * 31 + 7) & 0xFF)));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {16_000, 17_000, 100_000, 262_000, 300_000})
+    void forwardsBodiesAroundTheEventLoopsLimitsUnchanged(int size) throws Exception {
+        // below and above one write buffer (16 KiB) and the largest request a loop takes (256 KiB),
+        // twice on one connection, answered small and large (past the 64 KiB a loop buffers)
+        byte[] body = new byte[size];
+        new java.util.Random(size).nextBytes(body);
+        try (RawHttp http = new RawHttp(sidecar.port())) {
+            for (int i = 0; i < 2; i++) {
+                http.send("POST /sim/echo/sized HTTP/1.1\r\nHost: x\r\nContent-Length: " + size + "\r\n\r\n", body);
+                JsonNode echo = JSON.readTree(http.read().body());
+                assertThat(echo.get("bodyLength").asLong(), is((long) size));
+                assertThat(echo.get("bodySha256").asText(), is(sha256(body)));
+                http.send("GET /sim/bytes?n=" + size + " HTTP/1.1\r\nHost: x\r\n\r\n", null);
+                RawHttp.Response r = http.read();
+                assertThat(r.body().length, is(size));
+                assertThat(r.body()[size - 1], is((byte) (((size - 1) * 31 + 7) & 0xFF)));
             }
         }
     }

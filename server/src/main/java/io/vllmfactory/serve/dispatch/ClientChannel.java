@@ -25,6 +25,8 @@ final class ClientChannel {
     private static final Field NIO_SOCKET_CHANNEL = channelField();
 
     private final Reactor.Readiness readiness;
+    /** Largest read buffer a connection keeps once a large request it held is taken. */
+    private static final int KEPT = 16 * 1024;
     private byte[] in = new byte[4096];
     private int pos;
     private int lim;
@@ -148,6 +150,14 @@ final class ClientChannel {
     byte[] takeBuffered(int n) {
         byte[] out = Arrays.copyOfRange(in, pos, pos + n);
         skip(n);
+        if (in.length > KEPT && lim - pos <= KEPT / 2) {
+            // A large request grew the buffer: an idle connection keeps a small one.
+            byte[] small = new byte[KEPT];
+            System.arraycopy(in, pos, small, 0, lim - pos);
+            lim -= pos;
+            pos = 0;
+            in = small;
+        }
         return out;
     }
 

@@ -43,8 +43,12 @@ import java.util.concurrent.locks.LockSupport;
  * the one poller), so only the hand-offs need ordering: a volatile state written last.
  */
 final class FastLane implements Reactor.Handler {
-    /** Largest request, head and body, the lane takes: what goes out to a backend in one write. */
-    static final int MAX_REQUEST = UpstreamConnection.BUFFER;
+    /**
+     * Largest request, head and body, the lane takes (within the retry buffer): read whole, then
+     * written to the backend as far as its socket takes it at once (a longer one is read by the
+     * connection's thread, which streams it).
+     */
+    static final int MAX_REQUEST = 256 * 1024;
     private static final byte[] EMPTY = new byte[0];
 
     /** What the connection's thread does next. */
@@ -348,8 +352,8 @@ final class FastLane implements Reactor.Handler {
         byte[] hostLine = connections.hostLine();
         OutboundRequest out = request.incoming().request();
         byte[] body = request.incoming().body().bytes();
-        if (c == null || out.length() + hostLine.length + body.length > c.room()) {
-            // Opening a connection, or a request larger than one write, waits: the thread takes it
+        if (c == null || out.length() + hostLine.length > c.room()) {
+            // Opening a connection (or a head past the write buffer) waits: the thread takes it
             // on, with the permit, so that the round-robin order holds.
             if (c != null) {
                 connections.giveBack(c);
@@ -367,9 +371,16 @@ final class FastLane implements Reactor.Handler {
         c.readiness().handleQuietly(this);
         try {
             out.writeHead(c, hostLine);
-            c.write(body, 0, body.length);
-            if (c.flushNow() > 0) {
-                // Never with an idle connection in practice; the part sent cannot be taken back.
+            int unsent;
+            if (body.length <= c.room()) {
+                c.write(body, 0, body.length);
+                unsent = c.flushNow();
+            } else {
+                unsent = c.flushNow() > 0 ? body.length : body.length - c.writeNow(body, 0, body.length);
+            }
+            if (unsent > 0) {
+                // Rare with an idle connection; the part sent cannot be taken back: the backend sees
+                // the connection close mid-request, and the general way sends it again.
                 throw new IOException("the backend's socket took only part of the request");
             }
         } catch (IOException e) {

@@ -171,6 +171,20 @@ final class UpstreamConnection implements AutoCloseable {
         return wbuf.length - wpos;
     }
 
+    /** Writes {@code b[off, off + len)} unbuffered as far as the socket takes it now, without waiting: how many. */
+    int writeNow(byte[] b, int off, int len) throws IOException {
+        int done = 0;
+        while (done < len) {
+            int n = readiness.writeNow(b, off + done, len - done);
+            if (n <= 0) {
+                break;
+            }
+            progress();
+            done += n;
+        }
+        return done;
+    }
+
     /** Writes what is buffered as far as the socket takes it now, without waiting: bytes left over. */
     int flushNow() throws IOException {
         if (wpos > 0) {
