@@ -29,7 +29,7 @@ import java.util.concurrent.locks.LockSupport;
  *       the permit taken here), that the general way serves (draining, waiting with a queue
  *       timeout or while no backend is routable), or whose pooled connection failed before the
  *       answer (a retry, the general way).</li>
- *   <li>{@link Handback#STREAM}: an answer to stream (chunked, event stream, large): the head is
+ *   <li>{@link Handback#STREAM}: an answer to stream (chunked, event stream, past {@link #MAX_ANSWER}): the head is
  *       parsed, the thread relays the body.</li>
  *   <li>{@link Handback#FAIL}: the backend stayed silent past the upstream timeout: 504.</li>
  *   <li>{@link Handback#WRITE_REST}: the client's socket took part of the answer: the thread writes the rest.</li>
@@ -49,6 +49,12 @@ final class FastLane implements Reactor.Handler {
      * connection's thread, which streams it).
      */
     static final int MAX_REQUEST = 256 * 1024;
+    /**
+     * Largest answer body the lane reads whole before writing it (an embedding batch fits); a larger
+     * one, or one of unknown length, is streamed by the connection's thread. At most one per
+     * request in flight, so the memory it takes is bounded by the backends' permits.
+     */
+    static final int MAX_ANSWER = 1024 * 1024;
     private static final byte[] EMPTY = new byte[0];
 
     /** What the connection's thread does next. */
@@ -403,7 +409,7 @@ final class FastLane implements Reactor.Handler {
                     head = Relay.finalHead(raw, request.incoming().request().head());
                 }
                 long length = head.contentLength();
-                if (!head.noBody() && (length < 0 || length > Relay.SMALL_BODY)) {
+                if (!head.noBody() && (length < 0 || length > MAX_ANSWER)) {
                     conn.readiness().handle(null);
                     handBack(Handback.STREAM);
                     return;
@@ -457,7 +463,7 @@ final class FastLane implements Reactor.Handler {
                 off += n;
             }
         } catch (IOException e) {
-            out.clear();
+            connection.recycleAnswer();
             handBack(Handback.CLOSE);
             return;
         }
@@ -467,7 +473,7 @@ final class FastLane implements Reactor.Handler {
             handBack(Handback.WRITE_REST);
             return;
         }
-        out.clear();
+        connection.recycleAnswer();
         if (response.close()) {
             handBack(Handback.CLOSE);
             return;

@@ -110,7 +110,7 @@ final class ProxyConnection implements ServerConnection {
                         try {
                             channel.write(answer.array(), lane.written(), answer.length() - lane.written());
                         } finally {
-                            answer.clear();
+                            recycleAnswer();
                         }
                         yield !lane.closeAfter();
                     }
@@ -184,6 +184,11 @@ final class ProxyConnection implements ServerConnection {
 
     AsciiBuffer answerBuffer() {
         return answer;
+    }
+
+    /** The answer was written: the buffer is emptied, and an idle connection keeps no large one. */
+    void recycleAnswer() {
+        answer.recycle(KEPT_BUFFER);
     }
 
     /** False once the connection should end after its current request (the server stops or it idled out). */
