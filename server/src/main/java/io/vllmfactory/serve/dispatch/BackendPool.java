@@ -242,11 +242,6 @@ public final class BackendPool {
         return w;
     }
 
-    /** Takes a request out of the line; a permit granted to it meanwhile is passed on. */
-    void leave(Waiter w) {
-        cancel(w);
-    }
-
     /** Whether any backend could take a request now or later (one is routable). */
     boolean anyRoutable() {
         return anyRoutableFor(null);
@@ -266,16 +261,16 @@ public final class BackendPool {
         long unavailableSince = 0;
         while (w.granted == null) {
             if (Thread.interrupted()) {
-                cancel(w);
+                leave(w);
                 throw new InterruptedException("server stopping while the request waited");
             }
             if (w.left) {
-                cancel(w);
+                leave(w);
                 throw new ClientAbortException("the client closed its connection while the request waited");
             }
             long now = System.nanoTime();
             if (now - deadline >= 0) {
-                cancel(w);
+                leave(w);
                 throw new QueueTimeoutException(timeoutNanos);
             }
             long wakeAt = deadline;
@@ -287,7 +282,7 @@ public final class BackendPool {
                 }
                 long giveUpAt = unavailableSince + unavailableNanos;
                 if (now - giveUpAt >= 0) {
-                    cancel(w);
+                    leave(w);
                     throw new NoBackendException(unavailableNanos);
                 }
                 wakeAt = Math.min(wakeAt, giveUpAt);
@@ -330,8 +325,8 @@ public final class BackendPool {
         }
     }
 
-    /** Leaves the queue; a permit granted in the meantime is passed on. */
-    private void cancel(Waiter w) {
+    /** Takes a request out of the line; a permit granted to it meanwhile is passed on. */
+    void leave(Waiter w) {
         Backend granted;
         lock.lock();
         try {

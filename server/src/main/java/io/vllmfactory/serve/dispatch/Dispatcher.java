@@ -39,6 +39,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
     private final Relay relay;
     private final AffinityTable affinity;
     private final long queueTimeoutNanos;
+    private final long silenceNanos;
     private final long unavailableNanos;
     private final int bufferLimitPlain;
     private final int bufferLimitAffinity;
@@ -53,7 +54,8 @@ public final class Dispatcher implements Handler, AutoCloseable {
         this.config = config;
         this.pool = pool;
         this.reactors = new Reactors(config.eventLoopCount());
-        this.relay = new Relay((int) config.connectTimeout().toMillis(), config.upstreamTimeout().toNanos(),
+        this.silenceNanos = config.upstreamTimeout().toNanos();
+        this.relay = new Relay((int) config.connectTimeout().toMillis(), silenceNanos,
                 config.maxBodySize(), reactors);
         this.affinity = new AffinityTable(config.affinityTableSize());
         this.affinityEnabled = config.requestAffinity();
@@ -105,7 +107,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
     }
 
     long silenceNanos() {
-        return config.upstreamTimeout().toNanos();
+        return silenceNanos;
     }
 
     /**
@@ -161,28 +163,27 @@ public final class Dispatcher implements Handler, AutoCloseable {
         }
     }
 
-    /** Answers a request the fast lane could not finish with the problem for its failure. */
-    void fail(ClientResponse res, UpstreamFailure failure, String path) {
+    /**
+     * Counts a failed request and answers it with its problem.
+     *
+     * @throws RuntimeException when the client cannot be answered any more (gone, or it has part
+     *                          of an answer): the caller closes its connection
+     */
+    void fail(ClientResponse res, Exception failure, String path) {
         failed.increment();
         if (!Problems.send(res, failure, path)) {
-            throw new ClientAbortException(failure.getMessage());
+            throw failure instanceof RuntimeException re ? re : new ClientAbortException(failure.getMessage());
         }
     }
 
     /** Streams the body of an answer whose head the fast lane read, and gives the backend back. */
     void finishStreamed(Backend backend, UpstreamConnection conn, Relay.ResponseHead head, ClientResponse res,
-                        ResponseDecoration decoration, String path) {
+                        ResponseDecoration decoration, Routing routing, String path) {
         try { // active since laneBegin
             relay.relayStreamed(backend, conn, head, res, decoration);
-            backend.markServed();
-            served.increment();
-        } catch (UpstreamFailure e) {
+            served(backend, routing, decoration.affinity());
+        } catch (RuntimeException | UpstreamFailure e) {
             fail(res, e, path);
-        } catch (RuntimeException e) {
-            failed.increment();
-            if (!Problems.send(res, e, path)) {
-                throw e;
-            }
         } finally {
             pool.release(backend);
             active.decrementAndGet();
@@ -321,10 +322,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
         try {
             proxy(reader, res, watch, taken);
         } catch (RuntimeException | UpstreamFailure e) {
-            failed.increment();
-            if (!Problems.send(res, e, path)) {
-                throw e instanceof RuntimeException re ? re : new ClientAbortException(e.getMessage());
-            }
+            fail(res, e, path);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             failed.increment();

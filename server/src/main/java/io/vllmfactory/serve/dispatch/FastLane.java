@@ -124,6 +124,7 @@ final class FastLane implements Reactor.Handler {
         decoration = null;
         response = null;
         failure = null;
+        routing = null;
         waiter = null;
         counted = false;
         state = IDLE;
@@ -171,6 +172,11 @@ final class FastLane implements Reactor.Handler {
 
     UpstreamFailure failure() {
         return failure;
+    }
+
+    /** For {@link Handback#STREAM}: how the request was routed (its affinity key is pinned once the answer is through). */
+    Dispatcher.Routing routing() {
+        return routing;
     }
 
     /** For {@link Handback#WRITE_REST}: how many bytes of the answer buffer the client has already. */
@@ -319,7 +325,7 @@ final class FastLane implements Reactor.Handler {
      * backend, whose answer the poller reports later; or hands it back.
      */
     private void forward(ProxyConnection.Head h, int headLength, int bodyLength) {
-        connection.requestBegins();
+        connection.requestBeganOrEnded();
         OutboundRequest out = connection.outbound(h);
         channel.skip(headLength);
         byte[] body = bodyLength == 0 ? EMPTY : channel.takeBuffered(bodyLength);
@@ -467,7 +473,7 @@ final class FastLane implements Reactor.Handler {
             handBack(Handback.CLOSE);
             return;
         }
-        connection.requestEnds();
+        connection.requestBeganOrEnded();
         if (off < len) {
             written = off;
             handBack(Handback.WRITE_REST);

@@ -93,19 +93,7 @@ final class ProxyConnection implements ServerConnection {
                     case CLOSE -> false;
                     case READ -> readAndServe(limit);
                     case SERVE -> serve(lane.request(), lane.backend());
-                    case STREAM -> {
-                        SocketResponse res = response(lane.request());
-                        dispatcher.finishStreamed(lane.backend(), lane.upstream(), lane.head(), res,
-                                lane.decoration(), lane.request().rawPath);
-                        requests++;
-                        yield !res.close();
-                    }
-                    case FAIL -> {
-                        SocketResponse res = response(lane.request());
-                        dispatcher.fail(res, lane.failure(), lane.request().rawPath);
-                        requests++;
-                        yield !res.close();
-                    }
+                    case STREAM, FAIL -> finish(next);
                     case WRITE_REST -> {
                         try {
                             channel.write(answer.array(), lane.written(), answer.length() - lane.written());
@@ -176,6 +164,23 @@ final class ProxyConnection implements ServerConnection {
         return !res.close();
     }
 
+    /**
+     * Ends a request the lane began: streams the answer whose head it read, or answers its
+     * failure; false when the connection closes after it.
+     */
+    private boolean finish(FastLane.Handback how) {
+        Request request = lane.request();
+        SocketResponse res = response(request);
+        if (how == FastLane.Handback.STREAM) {
+            dispatcher.finishStreamed(lane.backend(), lane.upstream(), lane.head(), res, lane.decoration(),
+                    lane.routing(), request.rawPath);
+        } else {
+            dispatcher.fail(res, lane.failure(), request.rawPath);
+        }
+        requests++;
+        return !res.close();
+    }
+
     /** The sink for the answer to {@code request}, encoding into the connection's answer buffer. */
     SocketResponse response(Request request) {
         answer.recycle(KEPT_BUFFER);
@@ -196,13 +201,8 @@ final class ProxyConnection implements ServerConnection {
         return running;
     }
 
-    /** A request began (the lane's): the connection is busy, not idle. */
-    void requestBegins() {
-        requests++;
-    }
-
-    /** A request ended (the lane's). */
-    void requestEnds() {
+    /** A request of the lane's began or ended: {@link #idleTime()} starts again from here. */
+    void requestBeganOrEnded() {
         requests++;
     }
 

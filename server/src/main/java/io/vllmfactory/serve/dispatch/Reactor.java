@@ -53,11 +53,6 @@ final class Reactor implements AutoCloseable {
     /** This loop's place among the dispatcher's {@link Reactors}. */
     private final int index;
 
-    /** With direct socket calls where the JVM allows them ({@link NativeSocketIo}). */
-    Reactor() {
-        this(true);
-    }
-
     /** @param direct whether reads and writes may be direct socket calls; false: always the channel's */
     Reactor(boolean direct) {
         this(direct, 0);

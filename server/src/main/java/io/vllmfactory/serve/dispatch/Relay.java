@@ -16,7 +16,7 @@ import java.util.Locale;
  */
 final class Relay {
     /** Bodies up to this size are read whole and sent with one write; larger ones are streamed. */
-    static final int SMALL_BODY = 64 * 1024;
+    private static final int SMALL_BODY = 64 * 1024;
     static final int MAX_LINE = 64 * 1024;
     private static final int MAX_HEADERS = 256;
     private static final byte[] EMPTY = new byte[0];
@@ -95,7 +95,10 @@ final class Relay {
         }
     }
 
-    /** A response head as {@link #readHead} parses it; null for an interim (1xx) answer, which is not relayed. */
+    /**
+     * A whole response head, parsed and framed; null for an interim answer (100 Continue, 103 Early
+     * Hints), which is not relayed: the final one follows.
+     */
     static ResponseHead finalHead(byte[] raw, boolean headRequest) throws IOException {
         ResponseHead head = ResponseHead.parse(raw, MAX_HEADERS);
         if (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
@@ -141,13 +144,10 @@ final class Relay {
             if (raw == null) {
                 throw new IOException("connection closed before the response");
             }
-            ResponseHead head = ResponseHead.parse(raw, MAX_HEADERS);
-            // Interim 1xx answers (100 Continue, 103 Early Hints) are not relayed; the final one follows.
-            if (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
-                continue;
+            ResponseHead head = finalHead(raw, headRequest);
+            if (head != null) {
+                return head;
             }
-            head.frame(headRequest);
-            return head;
         }
     }
 

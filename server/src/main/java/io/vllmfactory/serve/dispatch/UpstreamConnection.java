@@ -187,13 +187,10 @@ final class UpstreamConnection implements AutoCloseable {
 
     /** Writes what is buffered as far as the socket takes it now, without waiting: bytes left over. */
     int flushNow() throws IOException {
-        if (wpos > 0) {
-            int n = readiness.writeNow(wbuf, 0, wpos);
-            if (n > 0) {
-                progress();
-                System.arraycopy(wbuf, n, wbuf, 0, wpos - n);
-                wpos -= n;
-            }
+        int n = writeNow(wbuf, 0, wpos);
+        if (n > 0) {
+            System.arraycopy(wbuf, n, wbuf, 0, wpos - n);
+            wpos -= n;
         }
         return wpos;
     }
