@@ -1,9 +1,8 @@
 package io.vllmfactory.serve;
 
-import io.vllmfactory.serve.dispatch.Backend;
-import io.vllmfactory.serve.dispatch.BackendPool;
 import io.vllmfactory.serve.dispatch.Dispatcher;
 import io.vllmfactory.serve.dispatch.DispatcherMetrics;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
 
 import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
@@ -30,7 +29,7 @@ final class Observability {
         HealthObserver health = HealthObserver.builder()
                 .details(true)
                 .addCheck(() -> {
-                    long healthy = pool.backends().stream().filter(Backend::routable).count();
+                    long healthy = pool.routable();
                     return HealthCheckResponse.builder()
                             .status(healthy > 0)
                             .detail("healthy_backends", healthy)

@@ -5,22 +5,18 @@ import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.admin.AdminServer;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.SupervisorConfig;
-import io.vllmfactory.serve.dispatch.Backend;
-import io.vllmfactory.serve.dispatch.BackendPool;
 import io.vllmfactory.serve.dispatch.Dispatcher;
-import io.vllmfactory.serve.dispatch.ProxyConnectionSelector;
-import io.vllmfactory.serve.dispatch.HealthPoller;
+import io.vllmfactory.serve.dispatch.PublicServer;
+import io.vllmfactory.serve.dispatch.admission.Backend;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
+import io.vllmfactory.serve.dispatch.health.HealthPoller;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.StartFailure;
 import io.vllmfactory.serve.supervise.Supervisor;
 
-import io.helidon.webserver.WebServer;
-
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
-import java.net.BindException;
 import java.net.URI;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -46,7 +42,7 @@ public final class Sidecar implements AutoCloseable {
     private final AdminConfig admin;
     private final Map<String, ?> configuration;
     private final BackendPool pool;
-    private WebServer server;
+    private PublicServer server;
     private AdminServer adminServer;
 
     private Sidecar(DispatcherConfig config, BackendPool pool, Dispatcher dispatcher, HealthPoller health,
@@ -151,20 +147,7 @@ public final class Sidecar implements AutoCloseable {
             if (closing.get()) {
                 return;
             }
-            server = WebServer.builder()
-                    .host(config.host())
-                    .port(config.port())
-                    .shutdownHook(false)
-                    .featuresDiscoverServices(false)
-                    .routing(r -> Dispatcher.routing(r, dispatcher))
-                    .connectionSelectors(List.of(new ProxyConnectionSelector(dispatcher)))
-                    // Small writes (SSE events, one per token) leave at once instead of waiting for an ACK.
-                    .connectionOptions(o -> o.tcpNoDelay(true))
-                    .build()
-                    .start();
-            if (!server.isRunning()) {
-                throw new UncheckedIOException(new BindException("cannot listen on " + config.host() + ":" + config.port()));
-            }
+            server = PublicServer.start(config, dispatcher);
         }
         BackendPool pool = dispatcher.pool();
         LOG.log(Level.INFO, "dispatcher listening on http://{0}:{1,number,#} in front of {2} backends"
@@ -214,13 +197,13 @@ public final class Sidecar implements AutoCloseable {
             if (supervisor != null) {
                 supervisor.stopRestarting();
             }
-            WebServer s;
+            PublicServer s;
             synchronized (this) {
                 s = server;
             }
             if (s != null) {
                 drain();
-                s.stop();
+                s.close();
             }
             health.close();
             if (supervisor != null) {

@@ -57,10 +57,12 @@ class DispatcherFailureTest {
     }
 
     @Test
-    void whenNoBackendCanTakeARequestTheClientGets502ProblemJson() throws Exception {
+    void whenNoBackendCanTakeARequestWithinTheUnavailableTimeoutTheClientGets502ProblemJson() throws Exception {
         SimulatorProcess sim = SimulatorProcess.start();
-        // Probes far apart, so the dead backend still looks healthy when the request arrives.
-        try (Sidecar sidecar = TestSidecars.start(List.of(sim), "--health-interval", "1h")) {
+        // Probes far apart, so the dead backend still looks healthy when the request arrives; the
+        // request then waits for a backend it may use, up to the unavailable timeout.
+        try (Sidecar sidecar = TestSidecars.start(List.of(sim), "--health-interval", "1h",
+                "--unavailable-timeout", "300ms")) {
             sim.kill();
             HttpResponse<String> r = Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 0);
             assertThat(r.statusCode(), is(502));

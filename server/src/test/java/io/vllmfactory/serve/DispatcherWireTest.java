@@ -142,7 +142,7 @@ class DispatcherWireTest {
             RawHttp.Response r = http.read();
             assertThat("the only backend failed before the client saw a byte: 502", r.status(), is(502));
             assertThat(r.header("Content-Type"), is("application/problem+json"));
-            assertThat(r.text(), containsString("failed in the response body"));
+            assertThat(r.text(), containsString("before the end of the body"));
         }
     }
 

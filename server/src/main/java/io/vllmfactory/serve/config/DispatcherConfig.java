@@ -25,7 +25,8 @@ import java.util.List;
  * @param healthTimeout      longest one probe may take
  * @param unhealthyThreshold consecutive failed probes that take a backend out of routing
  * @param drainTimeout       longest wait for requests to finish on shutdown
- * @param eventLoops         the dispatcher's event loops (poller threads), 0 for one per core, at most 4
+ * @param poisonLimit        backends that may die during one request before it gets 502
+ * @param clients            how client connections are treated
  */
 public record DispatcherConfig(String host, int port, List<URI> backendUrls, int maxBatchSize,
                                boolean requestAffinity, int affinityTableSize, int affinityBodyLimit,
@@ -33,7 +34,7 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                                Duration unavailableTimeout,
                                Duration upstreamTimeout, Duration connectTimeout, Duration healthInterval,
                                Duration healthTimeout, int unhealthyThreshold, Duration drainTimeout,
-                               int eventLoops) {
+                               int poisonLimit, ClientLimits clients) {
     private static final int MAX_BUFFER = 64 * 1024 * 1024;
 
     public DispatcherConfig {
@@ -52,11 +53,50 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
         check(healthInterval.toMillis() >= 10, "healthInterval", healthInterval, ">= 10ms");
         check(healthTimeout.toMillis() >= 1, "healthTimeout", healthTimeout, ">= 1ms");
         check(unhealthyThreshold >= 1, "unhealthyThreshold", unhealthyThreshold, ">= 1");
-        check(eventLoops >= 0 && eventLoops <= 256, "eventLoops", eventLoops, "0..256, 0 = one per core up to 4");
+        check(poisonLimit >= 1, "poisonLimit", poisonLimit, ">= 1");
         for (URI u : backendUrls) {
             check("http".equals(u.getScheme()) && u.getHost() != null && u.getPort() > 0
                   && (u.getRawPath() == null || u.getRawPath().isEmpty() || "/".equals(u.getRawPath())),
                   "backendUrls", u, "http://host:port");
+        }
+    }
+
+    /**
+     * How the public listener treats client connections.
+     *
+     * @param maxConnections most connections open at once (more wait in the accept backlog)
+     * @param headerTimeout  longest a request's line and headers may take to arrive (408 after)
+     * @param bodyTimeout    longest a client may pause while sending a request body
+     * @param idleTimeout    longest a keep-alive connection may stay idle
+     * @param maxRequestLine longest request line (414 beyond)
+     * @param maxHeaderSize  largest header section (431 beyond)
+     * @param maxHeaders     most header fields (431 beyond)
+     */
+    public record ClientLimits(int maxConnections, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
+                               int maxRequestLine, int maxHeaderSize, int maxHeaders) {
+        /** Per open connection, what the default cap allows for in the heap (buffers, parser, thread). */
+        static final long HEAP_PER_CONNECTION = 32 * 1024;
+
+        public ClientLimits {
+            check(maxConnections >= 1, "maxClientConnections", maxConnections, ">= 1");
+            check(headerTimeout.toMillis() >= 10, "clientHeaderTimeout", headerTimeout, ">= 10ms");
+            check(bodyTimeout.toMillis() >= 10, "clientBodyTimeout", bodyTimeout, ">= 10ms");
+            check(idleTimeout.toMillis() >= 10, "clientIdleTimeout", idleTimeout, ">= 10ms");
+            check(maxRequestLine >= 64 && maxRequestLine <= MAX_BUFFER, "maxRequestLine", maxRequestLine, "64B..64MiB");
+            check(maxHeaderSize >= 256 && maxHeaderSize <= MAX_BUFFER, "maxHeaderSize", maxHeaderSize, "256B..64MiB");
+            check(maxHeaders >= 1, "maxHeaders", maxHeaders, ">= 1");
+        }
+
+        /** The default cap: as many connections as the heap holds at {@link #HEAP_PER_CONNECTION} each. */
+        static int defaultMaxConnections() {
+            return (int) Math.clamp(Runtime.getRuntime().maxMemory() / HEAP_PER_CONNECTION, 256, 1_000_000);
+        }
+
+        static ClientLimits from(Settings s) {
+            int cap = s.integer("max-client-connections");
+            return new ClientLimits(cap == 0 ? defaultMaxConnections() : cap, s.duration("client-header-timeout"),
+                    s.duration("client-body-timeout"), s.duration("client-idle-timeout"), bytes(s, "max-request-line"),
+                    bytes(s, "max-header-size"), s.integer("max-headers"));
         }
     }
 
@@ -71,15 +111,11 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                     s.integer("max-queue"), s.duration("queue-timeout"), s.duration("unavailable-timeout"),
                     s.duration("upstream-timeout"),
                     s.duration("connect-timeout"), s.duration("health-interval"), s.duration("health-timeout"),
-                    s.integer("unhealthy-threshold"), s.duration("drain-timeout"), s.integer("event-loops"));
+                    s.integer("unhealthy-threshold"), s.duration("drain-timeout"), s.integer("poison-limit"),
+                    ClientLimits.from(s));
         } catch (InvalidValue e) {
             throw e.in(s);
         }
-    }
-
-    /** The event loops to run: {@link #eventLoops} when set, else one per core, at most 4. */
-    public int eventLoopCount() {
-        return eventLoops > 0 ? eventLoops : Math.min(Runtime.getRuntime().availableProcessors(), 4);
     }
 
     private static URI backendUrl(Settings s, String raw) {

@@ -96,8 +96,20 @@ public final class SettingTable {
                             "consecutive failed probes that take a backend out of routing"),
                     Setting.of("drain-timeout", Kind.DURATION, "30s",
                             "on SIGTERM or removal, longest wait for a backend's requests to finish"),
-                    Setting.of("event-loops", Kind.INT, "0",
-                            "the dispatcher's event loops (poller threads), 0 = one per core, at most 4"))));
+                    Setting.of("poison-limit", Kind.INT, "2",
+                            "a request during which this many backends died gets 502 and goes to no other one"))),
+            new Section("Client connections (public port)", List.of(
+                    Setting.of("max-client-connections", Kind.INT, "0",
+                            "most client connections open at once (more wait in the backlog), 0 = max heap / 32 KiB"),
+                    Setting.of("client-header-timeout", Kind.DURATION, "10s",
+                            "longest a request's line and headers may take to arrive (408 after)"),
+                    Setting.of("client-body-timeout", Kind.DURATION, "30s",
+                            "longest a client may pause while sending its request body (connection closed after)"),
+                    Setting.of("client-idle-timeout", Kind.DURATION, "60s",
+                            "longest a keep-alive connection may stay idle between requests"),
+                    Setting.of("max-request-line", Kind.SIZE, "8KiB", "longest request line (414 beyond)"),
+                    Setting.of("max-header-size", Kind.SIZE, "16KiB", "largest request header section (431 beyond)"),
+                    Setting.of("max-headers", Kind.INT, "100", "most request header fields (431 beyond)"))));
 
     /** All settings in {@code --help} order. */
     public static final List<Setting> ALL = SECTIONS.stream().flatMap(s -> s.settings().stream()).toList();

@@ -1,68 +1,82 @@
 package io.vllmfactory.serve.dispatch;
 
 import io.vllmfactory.serve.config.DispatcherConfig;
+import io.vllmfactory.serve.dispatch.admission.Backend;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
+import io.vllmfactory.serve.dispatch.affinity.AffinityState;
+import io.vllmfactory.serve.dispatch.affinity.AffinityTable;
+import io.vllmfactory.serve.dispatch.client.ClientConnection;
+import io.vllmfactory.serve.dispatch.upstream.Upstream;
+import io.vllmfactory.serve.dispatch.upstream.UpstreamException;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-
-import java.util.ArrayList;
-import java.util.List;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The public endpoint: forwards every request except {@code /health} to a backend with a free slot,
- * unchanged, and relays the answer. See {@link BackendPool} for how a backend is chosen and how
- * requests wait, {@link Relay} for the wire.
- *
- * <p>When a backend fails before the client saw any byte of its answer, the request goes to another
- * backend, ahead of the waiting line, once per backend, as long as its body can be replayed.
+ * The public endpoint: a Helidon handler that forwards every request except {@code /health} to a
+ * backend, unchanged, and relays the answer ({@link Forwarding} is the one path a request takes).
+ * It keeps what outlives a request: the backend pool, one {@link Upstream} of pooled connections per
+ * backend, the affinity table, and the counters metrics and the admin API read.
  */
 public final class Dispatcher implements Handler, AutoCloseable {
-    private static final io.helidon.http.Header JSON_TYPE =
-            HeaderValues.createCached(HeaderNames.CONTENT_TYPE, "application/json");
-    private static final byte[] UNHEALTHY = "{\"error\": \"no healthy backends\"}".getBytes();
+    private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
+    private static final byte[] UNHEALTHY = "{\"error\": \"no healthy backends\"}".getBytes(StandardCharsets.US_ASCII);
 
     private final DispatcherConfig config;
     private final BackendPool pool;
-    private final Reactors reactors;
-    private final Relay relay;
     private final AffinityTable affinity;
-    private final long queueTimeoutNanos;
-    private final long silenceNanos;
-    private final long unavailableNanos;
-    private final int bufferLimitPlain;
-    private final int bufferLimitAffinity;
+    private final Map<Backend, Upstream> upstreams = new ConcurrentHashMap<>();
+    private final Map<Backend, byte[]> hostLines = new ConcurrentHashMap<>();
     private final AtomicInteger active = new AtomicInteger();
     private final LongAdder served = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final LongAdder retried = new LongAdder();
+    private final LongAdder poisoned = new LongAdder();
+    private final AtomicBoolean errorLogged = new AtomicBoolean();
+    private final Thread sweeper;
     private volatile boolean affinityEnabled;
     private volatile boolean draining;
 
     public Dispatcher(DispatcherConfig config, BackendPool pool) {
         this.config = config;
         this.pool = pool;
-        this.reactors = new Reactors(config.eventLoopCount());
-        this.silenceNanos = config.upstreamTimeout().toNanos();
-        this.relay = new Relay((int) config.connectTimeout().toMillis(), silenceNanos,
-                config.maxBodySize(), reactors);
         this.affinity = new AffinityTable(config.affinityTableSize());
         this.affinityEnabled = config.requestAffinity();
-        this.queueTimeoutNanos = config.queueTimeout().toNanos();
-        this.unavailableNanos = config.unavailableTimeout().toNanos();
-        this.bufferLimitPlain = config.retryBodyLimit();
-        this.bufferLimitAffinity = Math.max(config.retryBodyLimit(), config.affinityBodyLimit());
+        pool.listen(new BackendPool.MembershipListener() {
+            @Override
+            public void added(Backend b) {
+                upstreams.put(b, new Upstream(b.host(), b.port(), b.toString(), (int) config.connectTimeout().toMillis(),
+                        (int) config.upstreamTimeout().toMillis()));
+                hostLines.put(b, ("Host: " + b.host() + ":" + b.port() + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            }
+
+            @Override
+            public void removed(Backend b) {
+                Upstream u = upstreams.remove(b);
+                if (u != null) {
+                    u.close();
+                }
+                forget(b);
+            }
+        });
+        this.sweeper = Thread.ofVirtual().name("upstream-sweeper").start(this::sweep);
     }
 
     /** Registers {@code /health} and the catch-all proxy route. */
@@ -71,13 +85,76 @@ public final class Dispatcher implements Handler, AutoCloseable {
                .any(dispatcher);
     }
 
-    /** The event loop for a new client connection. */
-    Reactor reactor() {
-        return reactors.next();
+    @Override
+    public void handle(ServerRequest req, ServerResponse res) {
+        ClientConnection client = ClientConnection.current().orElse(null);
+        if (client != null && client.http10()) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
+        }
+        active.incrementAndGet();
+        Forwarding forwarding = new Forwarding(this, req, res, client);
+        try {
+            forwarding.run();
+        } catch (Relay.AbortedAnswer e) {
+            failed.increment();
+            throw new CloseConnectionException("the backend's answer broke off: " + e.getMessage());
+        } catch (Exception e) {
+            failed.increment();
+            logUnexpected(e);
+            if (forwarding.answerStarted() || !Problems.send(res, e, req.prologue().uriPath().rawPath())) {
+                // the client is gone, or has part of an answer already: its connection ends here
+                throw new CloseConnectionException("the request ended without an answer: " + e.getMessage());
+            }
+        } finally {
+            active.decrementAndGet();
+            done(client, req, res);
+        }
+    }
+
+    /** Ends the request on its connection, and the connection too when either side said close. */
+    private static void done(ClientConnection client, ServerRequest req, ServerResponse res) {
+        if (client != null) {
+            client.requestDone(client.http10() || req.headers().containsToken(HeaderValues.CONNECTION_CLOSE)
+                    || res.headers().containsToken(HeaderValues.CONNECTION_CLOSE));
+        }
+    }
+
+    /** An error that is no client's or backend's doing is logged (once: it must not flood the log). */
+    private void logUnexpected(Exception e) {
+        Problems.Problem p = Problems.of(e);
+        if (p != null && p.status() == 500 && errorLogged.compareAndSet(false, true)) {
+            LOG.log(Level.ERROR, "dispatcher error (logged once)", e);
+        }
+    }
+
+    private void health(ServerRequest req, ServerResponse res) {
+        if (ClientConnection.current().map(ClientConnection::http10).orElse(false)) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
+        }
+        try {
+            int healthy = pool.routable();
+            res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
+            if (healthy == 0) {
+                res.status(Status.SERVICE_UNAVAILABLE_503).send(UNHEALTHY);
+                return;
+            }
+            res.send(("{\"status\": \"ok\", \"healthy_backends\": " + healthy + ", \"backends\": " + pool.backends().size()
+                    + "}").getBytes(StandardCharsets.US_ASCII));
+        } finally {
+            done(ClientConnection.current().orElse(null), req, res);
+        }
+    }
+
+    public DispatcherConfig config() {
+        return config;
     }
 
     public BackendPool pool() {
         return pool;
+    }
+
+    AffinityTable affinity() {
+        return affinity;
     }
 
     public boolean affinityEnabled() {
@@ -88,106 +165,54 @@ public final class Dispatcher implements Handler, AutoCloseable {
         this.affinityEnabled = enabled;
     }
 
-    /**
-     * Largest request body the fast path ({@link ProxyConnection}) reads whole with its head: what
-     * the general path would buffer anyway, and never past the body cap (413 comes from there).
-     */
-    long fastBodyLimit() {
-        long limit = affinityEnabled ? bufferLimitAffinity : bufferLimitPlain;
-        return config.maxBodySize() > 0 ? Math.min(limit, config.maxBodySize()) : limit;
+    boolean draining() {
+        return draining;
     }
 
-    /** Whether the fast lane ({@link FastLane}) may forward a request itself: not while draining (the general way answers 503). */
-    boolean laneOpen() {
-        return !draining;
+    /** Body bytes read whole before a backend is chosen: what a retry needs, or affinity when it is on. */
+    int bufferLimit(boolean keyed) {
+        return keyed ? Math.max(config.retryBodyLimit(), config.affinityBodyLimit()) : config.retryBodyLimit();
     }
 
-    Relay relay() {
-        return relay;
-    }
-
-    long silenceNanos() {
-        return silenceNanos;
-    }
-
-    /**
-     * Whether the fast lane may put a request in line itself: only without a queue timeout, which
-     * the general way keeps (the lane has no timers).
-     */
-    boolean laneWaits() {
-        return queueTimeoutNanos == 0;
-    }
-
-    /** The fast lane took a request on (in line or with a backend): it counts as active until {@link #laneEnd}. */
-    void laneBegin() {
-        active.incrementAndGet();
-    }
-
-    /**
-     * The fast lane is done with a request: answered, or handed to the general way (which counts it
-     * again) or to {@link #fail}.
-     */
-    void laneEnd() {
-        active.decrementAndGet();
-    }
-
-    /**
-     * How a request is routed: its affinity key (null when affinity is off or the body is too large
-     * to key), the backend pinned to that key, and the schema size for the response header.
-     */
-    record Routing(String key, Backend pinned, int schemaSize) {
-        AffinityState state(Backend chosen) {
-            return AffinityState.of(key != null, pinned, chosen);
+    Upstream upstream(Backend backend) throws UpstreamException.Unreachable {
+        Upstream u = upstreams.get(backend);
+        if (u == null) {
+            throw new UpstreamException.Unreachable(backend + " left the pool", null);
         }
+        return u;
     }
 
-    /** The routing of a request with a buffered body; affinity applies when {@code keyed} (it is on). */
-    Routing routing(boolean keyed, OutboundRequest out, RequestBody body) {
-        keyed &= body.buffered() && body.bytes().length <= config.affinityBodyLimit();
-        JsonNode json = keyed ? JsonBodies.parse(body) : null;
-        int schemaSize = keyed ? SchemaSize.of(json)
-                : JsonBodies.mayHaveSchema(body) ? SchemaSize.of(body.bytes()) : -1;
-        String key = keyed ? AffinityKey.of(out.method(), out.rawPath(), out.rawQuery(), body.bytes(), json) : null;
-        return new Routing(key, key != null ? affinity.get(key) : null, schemaSize);
+    byte[] hostLine(Backend backend) {
+        return hostLines.get(backend);
     }
 
     /** A backend relayed its whole answer: counted, and the request's key pinned to it. */
-    void served(Backend backend, Routing routing, AffinityState state) {
+    void served(Backend backend, String key, AffinityState state) {
         backend.markServed();
         served.increment();
-        if (routing.key() != null) {
+        if (key != null) {
             affinity.count(state);
             if (state != AffinityState.HIT) {
-                affinity.pin(routing.key(), backend);
+                affinity.pin(key, backend);
             }
         }
     }
 
-    /**
-     * Counts a failed request and answers it with its problem.
-     *
-     * @throws RuntimeException when the client cannot be answered any more (gone, or it has part
-     *                          of an answer): the caller closes its connection
-     */
-    void fail(ClientResponse res, Exception failure, String path) {
-        failed.increment();
-        if (!Problems.send(res, failure, path)) {
-            throw failure instanceof RuntimeException re ? re : new ClientAbortException(failure.getMessage());
+    /** A backend failed a request at the transport level: out of routing until its probe passes again. */
+    void failedOn(Backend backend, String key) {
+        backend.markTransportFailure();
+        pool.healthy(backend, false);
+        if (key != null) {
+            affinity.unpin(key, backend);
         }
     }
 
-    /** Streams the body of an answer whose head the fast lane read, and gives the backend back. */
-    void finishStreamed(Backend backend, UpstreamConnection conn, Relay.ResponseHead head, ClientResponse res,
-                        ResponseDecoration decoration, Routing routing, String path) {
-        try { // active since laneBegin
-            relay.relayStreamed(backend, conn, head, res, decoration);
-            served(backend, routing, decoration.affinity());
-        } catch (RuntimeException | UpstreamFailure e) {
-            fail(res, e, path);
-        } finally {
-            pool.release(backend);
-            active.decrementAndGet();
-        }
+    void retried() {
+        retried.increment();
+    }
+
+    void poisoned() {
+        poisoned.increment();
     }
 
     /** Requests being handled right now, waiting ones included. */
@@ -196,12 +221,15 @@ public final class Dispatcher implements Handler, AutoCloseable {
     }
 
     /** The dispatcher's running totals, read by metrics. */
-    public record Counts(LongAdder served, LongAdder failed, LongAdder retried, LongAdder hits, LongAdder misses,
-                         LongAdder fallbacks) {
+    public record Counts(LongAdder served, LongAdder failed, LongAdder retried, LongAdder poisoned) {
     }
 
     public Counts counts() {
-        return new Counts(served, failed, retried, affinity.hits, affinity.misses, affinity.fallbacks);
+        return new Counts(served, failed, retried, poisoned);
+    }
+
+    public AffinityTable affinityTable() {
+        return affinity;
     }
 
     /** Counters and state for status reports. */
@@ -212,13 +240,14 @@ public final class Dispatcher implements Handler, AutoCloseable {
         s.put("served", served.sum());
         s.put("failed", failed.sum());
         s.put("retried", retried.sum());
+        s.put("poisoned", poisoned.sum());
         s.put("draining", draining);
         ObjectNode a = s.putObject("affinity");
         a.put("enabled", affinityEnabled);
         a.put("keys", affinity.size());
-        a.put("hit", affinity.hits.sum());
-        a.put("miss", affinity.misses.sum());
-        a.put("fallback", affinity.fallbacks.sum());
+        a.put("hit", affinity.hits());
+        a.put("miss", affinity.misses());
+        a.put("fallback", affinity.fallbacks());
         var backends = s.putArray("backends");
         for (Backend b : pool.backends()) {
             ObjectNode o = backends.addObject();
@@ -246,15 +275,9 @@ public final class Dispatcher implements Handler, AutoCloseable {
             if (System.nanoTime() > deadline) {
                 return false;
             }
-            Thread.sleep(10); // shutdown path only: a short poll keeps the hot path free of signalling
+            Thread.sleep(10); // shutdown path only: a short poll keeps the request path free of signalling
         }
         return true;
-    }
-
-    /** Stops the connection poller, once the server no longer serves requests. */
-    @Override
-    public void close() {
-        reactors.close();
     }
 
     /** Drops affinity pins to a backend that leaves the pool. */
@@ -262,135 +285,22 @@ public final class Dispatcher implements Handler, AutoCloseable {
         affinity.forget(backend);
     }
 
-    private void health(ServerRequest req, ServerResponse res) {
-        int healthy = 0;
-        List<Backend> all = pool.backends();
-        for (Backend b : all) {
-            if (b.routable()) {
-                healthy++;
-            }
-        }
-        res.header(JSON_TYPE);
-        if (healthy == 0) {
-            res.status(Status.SERVICE_UNAVAILABLE_503).send(UNHEALTHY);
-            return;
-        }
-        res.send(("{\"status\": \"ok\", \"healthy_backends\": " + healthy + ", \"backends\": " + all.size() + "}")
-                .getBytes());
-    }
-
-    @Override
-    public void handle(ServerRequest req, ServerResponse res) {
-        serve(limit -> {
-            RequestBody body = RequestBody.read(req, limit, config.maxBodySize());
-            return new Incoming(OutboundRequest.from(req, body), body);
-        }, new HelidonResponse(res), req.prologue().uriPath().rawPath(), null);
-    }
-
-    /** A client request ready to forward: its encoded head and its body (read already, so its own reader). */
-    record Incoming(OutboundRequest request, RequestBody body) implements RequestReader {
-        @Override
-        public Incoming read(int bufferLimit) {
-            return this;
-        }
-    }
-
-    /** Reads a client request, buffering up to the given number of body bytes. */
-    @FunctionalInterface
-    interface RequestReader {
-        Incoming read(int bufferLimit);
-    }
-
-    /**
-     * Forwards one client request and answers it, with a problem when no backend could.
-     *
-     * @param watch  tells a request waiting in line that its client left, or null when the caller cannot
-     * @throws RuntimeException when the client cannot be answered any more (gone, or it has part
-     *                          of an answer): the caller closes its connection
-     */
-    void serve(RequestReader reader, ClientResponse res, String path, BackendPool.ClientWatch watch) {
-        serve(reader, res, path, watch, null);
-    }
-
-    /**
-     * As {@link #serve(RequestReader, ClientResponse, String, BackendPool.ClientWatch)}, with the
-     * first attempt on {@code taken} when the caller holds one of its permits already (the fast lane
-     * chose it but had no idle connection to it), so that round-robin keeps its order.
-     */
-    void serve(RequestReader reader, ClientResponse res, String path, BackendPool.ClientWatch watch, Backend taken) {
-        active.incrementAndGet();
-        try {
-            proxy(reader, res, watch, taken);
-        } catch (RuntimeException | UpstreamFailure e) {
-            fail(res, e, path);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failed.increment();
-            Problems.send(res, new DrainingException(), null);
-        } finally {
-            active.decrementAndGet();
-        }
-    }
-
-    private void proxy(RequestReader reader, ClientResponse res, BackendPool.ClientWatch watch, Backend taken)
-            throws UpstreamFailure, InterruptedException {
-        if (draining) {
-            if (taken != null) {
-                pool.release(taken);
-            }
-            throw new DrainingException();
-        }
-        boolean keyed = affinityEnabled;
-        Incoming incoming = reader.read(keyed ? bufferLimitAffinity : bufferLimitPlain);
-        OutboundRequest out = incoming.request();
-        RequestBody body = incoming.body();
-        Routing routing = routing(keyed, out, body);
-        int schemaSize = routing.schemaSize();
-        String key = routing.key();
-        Backend pinned = routing.pinned();
-        List<Backend> tried = null;
-        UpstreamFailure lastFailure = null;
-        while (true) {
-            Backend backend = taken;
-            taken = null;
+    /** Closes idle backend connections before the backends' keep-alive timeouts do. */
+    private void sweep() {
+        while (!Thread.currentThread().isInterrupted()) {
             try {
-                if (backend == null) {
-                    backend = pool.acquire(pinned, tried, tried != null, queueTimeoutNanos, unavailableNanos, watch);
-                }
-            } catch (NoBackendException e) {
-                if (lastFailure != null) {
-                    throw lastFailure; // a retry whose untried backends all left: the failure is the answer
-                }
-                throw e;
-            }
-            try {
-                AffinityState state = routing.state(backend);
-                relay.exchange(backend, out, body, res, new ResponseDecoration(backend, state, schemaSize));
-                served(backend, routing, state);
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
                 return;
-            } catch (UpstreamFailure e) {
-                if (e.timeout()) {
-                    throw e;
-                }
-                backend.markTransportFailure();
-                pool.healthy(backend, false);
-                if (key != null) {
-                    affinity.unpin(key, backend);
-                }
-                if (tried == null) {
-                    tried = new ArrayList<>(2);
-                }
-                tried.add(backend);
-                if (!body.buffered() || !pool.anyUntried(tried)) {
-                    throw e;
-                }
-                lastFailure = e;
-                retried.increment();
-                pinned = null;
-            } finally {
-                pool.release(backend);
             }
+            upstreams.values().forEach(Upstream::sweep);
         }
     }
 
+    /** Stops the sweeper and closes every backend connection, once the server no longer serves requests. */
+    @Override
+    public void close() {
+        sweeper.interrupt();
+        upstreams.values().forEach(Upstream::close);
+    }
 }

@@ -1,5 +1,8 @@
 package io.vllmfactory.serve.dispatch;
 
+import io.vllmfactory.serve.dispatch.admission.Backend;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
+
 import io.helidon.metrics.api.FunctionalCounter;
 import io.helidon.metrics.api.Gauge;
 import io.helidon.metrics.api.Meter;
@@ -35,20 +38,25 @@ public final class DispatcherMetrics implements BackendPool.MembershipListener {
         m.gauge("waiting_requests", "Requests waiting for a free backend slot", pool, BackendPool::waiting, List.of());
         m.gauge("active_requests", "Requests being handled, waiting ones included", dispatcher, Dispatcher::active,
                 List.of());
-        m.gauge("healthy_backends", "Backends in routing", pool,
-                p -> p.backends().stream().filter(Backend::routable).count(), List.of());
+        m.gauge("healthy_backends", "Backends in routing", pool, BackendPool::routable, List.of());
         m.gauge("request_affinity_enabled", "1 when request affinity is on", dispatcher,
                 d -> d.affinityEnabled() ? 1 : 0, List.of());
-        Dispatcher.Counts counts = dispatcher.counts();
-        m.counter("requests_served", "Requests answered by a backend", counts, c -> c.served().sum(), List.of());
-        m.counter("requests_failed", "Requests answered by the dispatcher with an error", counts,
-                c -> c.failed().sum(), List.of());
-        m.counter("requests_retried", "Attempts moved to another backend after a failure", counts,
-                c -> c.retried().sum(), List.of());
-        m.counter("affinity_hits", "Requests that went to their pinned backend", counts, c -> c.hits().sum(), List.of());
-        m.counter("affinity_misses", "Requests whose affinity key was new", counts, c -> c.misses().sum(), List.of());
-        m.counter("affinity_fallbacks", "Requests whose pinned backend was full", counts,
-                c -> c.fallbacks().sum(), List.of());
+        // Bound to the dispatcher itself: a meter keeps only a weak reference to its state object, so
+        // a throwaway holder would be collected and the meter would read zero from then on.
+        m.counter("requests_served", "Requests answered by a backend", dispatcher, d -> d.counts().served().sum(),
+                List.of());
+        m.counter("requests_failed", "Requests answered by the dispatcher with an error, or cut", dispatcher,
+                d -> d.counts().failed().sum(), List.of());
+        m.counter("requests_retried", "Attempts moved to another backend after a failure", dispatcher,
+                d -> d.counts().retried().sum(), List.of());
+        m.counter("requests_poison_refused", "Requests refused after the poison limit of backends died with them",
+                dispatcher, d -> d.counts().poisoned().sum(), List.of());
+        m.counter("affinity_hits", "Requests that went to their pinned backend", dispatcher,
+                d -> d.affinityTable().hits(), List.of());
+        m.counter("affinity_misses", "Requests whose affinity key was new", dispatcher,
+                d -> d.affinityTable().misses(), List.of());
+        m.counter("affinity_fallbacks", "Requests whose pinned backend was full", dispatcher,
+                d -> d.affinityTable().fallbacks(), List.of());
         pool.listen(m);
         return m;
     }
@@ -63,6 +71,8 @@ public final class DispatcherMetrics implements BackendPool.MembershipListener {
         meters.add(counter("backend_requests_served", "Requests the backend answered", b, Backend::served, tags));
         meters.add(counter("backend_transport_failures", "Connections to the backend that failed", b,
                 Backend::transportFailures, tags));
+        meters.add(counter("backend_bad_responses", "Answers from the backend that broke HTTP/1.1 framing (502)", b,
+                Backend::badResponses, tags));
         perBackend.put(b, meters);
     }
 

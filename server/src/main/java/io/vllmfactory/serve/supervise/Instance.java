@@ -1,6 +1,6 @@
 package io.vllmfactory.serve.supervise;
 
-import io.vllmfactory.serve.dispatch.Backend;
+import io.vllmfactory.serve.dispatch.admission.Backend;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package io.vllmfactory.serve.supervise;
 
 import io.vllmfactory.serve.config.SupervisorConfig;
-import io.vllmfactory.serve.dispatch.Backend;
-import io.vllmfactory.serve.dispatch.BackendPool;
+import io.vllmfactory.serve.dispatch.admission.Backend;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
 
 import java.lang.System.Logger.Level;
 import java.net.URI;

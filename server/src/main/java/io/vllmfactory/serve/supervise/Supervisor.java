@@ -2,8 +2,8 @@ package io.vllmfactory.serve.supervise;
 
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.SupervisorConfig;
-import io.vllmfactory.serve.dispatch.Backend;
-import io.vllmfactory.serve.dispatch.BackendPool;
+import io.vllmfactory.serve.dispatch.admission.Backend;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
 
 import java.io.PrintStream;
 import java.lang.System.Logger.Level;

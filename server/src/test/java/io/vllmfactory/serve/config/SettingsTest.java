@@ -72,7 +72,11 @@ class SettingsTest {
             "--max-body-size  | 10 pages | --max-body-size: '10pages' (expected: a size such as 1MiB, 512KiB or 65536)",
             "--backend-url    | ftp://x  | --backend-url: 'ftp://x' (expected: http://host:port, e.g. http://127.0.0.1:9100)",
             "--enable-request-affinity=maybe | | --enable-request-affinity: 'maybe' (expected: true or false)",
-            "--event-loops    | -1       | --event-loops: -1 (expected: 0..256, 0 = one per core up to 4)",
+            "--poison-limit   | 0        | --poison-limit: 0 (expected: >= 1)",
+            "--client-header-timeout | 5ms | --client-header-timeout: PT0.005S (expected: >= 10ms)",
+            "--max-request-line | 10    | --max-request-line: 10 (expected: 64B..64MiB)",
+            "--max-headers    | 0        | --max-headers: 0 (expected: >= 1)",
+            "--max-client-connections | -3 | --max-client-connections: -3 (expected: >= 1)",
     })
     void aBadValueFailsWithTheFlagAndWhatWasExpected(String flag, String value, String message) {
         String[] args = value == null ? new String[] {flag} : new String[] {flag, value};
@@ -82,12 +86,13 @@ class SettingsTest {
     }
 
     @Test
-    void theDispatcherRunsOneEventLoopPerCoreUpToFourUnlessToldHowMany() {
+    void theClientConnectionCapFollowsTheHeapUnlessSet() {
         DispatcherConfig auto = DispatcherConfig.from(Settings.resolve(Map.of(), Map.of(), Optional.empty()));
-        assertThat(auto.eventLoopCount(), is(Math.min(Runtime.getRuntime().availableProcessors(), 4)));
-        DispatcherConfig three = DispatcherConfig.from(Settings.resolve(
-                CommandLine.parse("--event-loops", "3").flags(), Map.of(), Optional.empty()));
-        assertThat(three.eventLoopCount(), is(3));
+        assertThat((long) auto.clients().maxConnections(),
+                is(Math.clamp(Runtime.getRuntime().maxMemory() / (32 * 1024), 256L, 1_000_000L)));
+        DispatcherConfig set = DispatcherConfig.from(Settings.resolve(
+                CommandLine.parse("--max-client-connections", "300").flags(), Map.of(), Optional.empty()));
+        assertThat(set.clients().maxConnections(), is(300));
     }
 
     @Test

@@ -3,6 +3,8 @@ package io.vllmfactory.serve.dispatch;
 import io.vllmfactory.serve.cli.CommandLine;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.Settings;
+import io.vllmfactory.serve.dispatch.admission.Backend;
+import io.vllmfactory.serve.dispatch.admission.BackendPool;
 
 import io.helidon.metrics.api.MeterRegistry;
 import io.helidon.metrics.api.Metrics;
@@ -31,9 +33,8 @@ class DispatcherMetricsTest {
         List<Tag> tags = List.of(Tag.create("backend", "3"));
 
         assertThat(registry.gauge("vllm_factory_backend_max_batch", tags).orElseThrow().value().intValue(), is(7));
-        Backend held = pool.acquire(null, null, false, 0, Long.MAX_VALUE);
+        Backend held = pool.acquire(null, null, 0, Long.MAX_VALUE, null);
         assertThat(registry.gauge("vllm_factory_backend_in_flight", tags).orElseThrow().value().intValue(), is(1));
-        assertThat(registry.gauge("vllm_factory_healthy_backends", List.of()).orElseThrow().value().intValue(), is(1));
         pool.release(held);
 
         Backend b = new Backend(4, URI.create("http://127.0.0.1:9104"), 7, true);
@@ -42,5 +43,6 @@ class DispatcherMetricsTest {
                 is(true));
         pool.remove(a);
         assertThat(registry.gauge("vllm_factory_backend_in_flight", tags).isPresent(), is(false));
+        dispatcher.close();
     }
 }

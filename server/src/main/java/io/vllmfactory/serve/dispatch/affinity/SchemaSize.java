@@ -1,0 +1,134 @@
+package io.vllmfactory.serve.dispatch.affinity;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * How many things a GLiNER-style request asks the model to find, reported in
+ * {@code X-VLLM-Factory-Schema-Size}: the first of {@code data.schema}, {@code data.labels},
+ * {@code schema}, {@code labels} found. Labels count one each; a schema counts its entities,
+ * classifications and relations, and each structure plus its fields. Pure.
+ *
+ * <p>Read with Jackson's tokenizer: only the values of those fields become nodes, everything else
+ * (the input text included) is skipped. A body without a quoted {@code "labels"} or
+ * {@code "schema"} in it is not tokenized at all.
+ */
+public final class SchemaSize {
+    private static final byte[] LABELS = "labels".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SCHEMA = "schema".getBytes(StandardCharsets.US_ASCII);
+
+    private SchemaSize() {
+    }
+
+    /** @return the size, or -1 when the body has none of the fields or is not a JSON object */
+    public static int of(byte[] body) {
+        if (!mayHaveSchema(body)) {
+            return -1;
+        }
+        JsonNode dataSchema = null;
+        JsonNode dataLabels = null;
+        JsonNode schema = null;
+        JsonNode labels = null;
+        try (JsonParser p = AffinityKey.JSON.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return -1;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (name) {
+                    case "schema" -> schema = tree(p);
+                    case "labels" -> labels = tree(p);
+                    case "data" -> {
+                        // As in a tree, a repeated key replaces the earlier value.
+                        dataSchema = null;
+                        dataLabels = null;
+                        if (value != JsonToken.START_OBJECT) {
+                            p.skipChildren();
+                            continue;
+                        }
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String inner = p.currentName();
+                            p.nextToken();
+                            switch (inner) {
+                                case "schema" -> dataSchema = tree(p);
+                                case "labels" -> dataLabels = tree(p);
+                                default -> p.skipChildren();
+                            }
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT) {
+                return -1;
+            }
+        } catch (IOException e) { // malformed JSON included
+            return -1;
+        }
+        if (dataSchema != null) {
+            return schema(dataSchema);
+        }
+        if (dataLabels != null) {
+            return count(dataLabels);
+        }
+        if (schema != null) {
+            return schema(schema);
+        }
+        return labels != null ? count(labels) : -1;
+    }
+
+    /** One pass for a quote, six letters and a quote: "labels" and "schema" are both that long. */
+    static boolean mayHaveSchema(byte[] b) {
+        for (int i = 0; i + 7 < b.length; i++) {
+            if (b[i] == '"' && b[i + 7] == '"'
+                && (Arrays.equals(b, i + 1, i + 7, LABELS, 0, 6) || Arrays.equals(b, i + 1, i + 7, SCHEMA, 0, 6))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static JsonNode tree(JsonParser p) throws IOException {
+        JsonNode node = p.readValueAsTree();
+        return node == null ? NullNode.getInstance() : node;
+    }
+
+    private static int schema(JsonNode schema) {
+        if (!schema.isObject()) {
+            return count(schema);
+        }
+        int n = count(schema.get("entities")) + count(schema.get("classifications")) + count(schema.get("relations"));
+        JsonNode structures = schema.get("structures");
+        if (structures != null && (structures.isObject() || structures.isArray())) {
+            for (JsonNode structure : structures) {
+                n += 1 + fields(structure);
+            }
+        }
+        return n;
+    }
+
+    private static int fields(JsonNode structure) {
+        if (structure.isObject() && structure.has("fields")) {
+            return count(structure.get("fields"));
+        }
+        return count(structure);
+    }
+
+    /** Items of a list, keys of an object, one for a single value, none for null. */
+    private static int count(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) {
+            return 0;
+        }
+        if (node.isArray() || node.isObject()) {
+            return node.size();
+        }
+        return 1;
+    }
+}
