@@ -285,15 +285,21 @@ public final class Dispatcher implements Handler, AutoCloseable {
         affinity.forget(backend);
     }
 
-    /** Closes idle backend connections before the backends' keep-alive timeouts do. */
+    /**
+     * Every tenth of a second ends exchanges with backends silent past the upstream timeout; every
+     * second closes idle backend connections before the backends' keep-alive timeouts do.
+     */
     private void sweep() {
-        while (!Thread.currentThread().isInterrupted()) {
+        for (long tick = 1; !Thread.currentThread().isInterrupted(); tick++) {
             try {
-                Thread.sleep(1000);
+                Thread.sleep(100);
             } catch (InterruptedException e) {
                 return;
             }
-            upstreams.values().forEach(Upstream::sweep);
+            upstreams.values().forEach(Upstream::expireSilent);
+            if (tick % 10 == 0) {
+                upstreams.values().forEach(Upstream::sweep);
+            }
         }
     }
 

@@ -67,7 +67,6 @@ public final class Upstream implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             socket.connect(address, connectTimeoutMillis);
-            socket.setSoTimeout(silenceMillis);
             UpstreamConnection c = new UpstreamConnection(this, socket, name);
             open.add(c);
             return c;
@@ -103,6 +102,18 @@ public final class Upstream implements AutoCloseable {
     /** Connections open now, idle or busy. */
     public int openConnections() {
         return open.size();
+    }
+
+    /**
+     * Ends exchanges whose backend has been silent for the upstream timeout: their sockets close,
+     * and the blocked reads fail as timeouts. Called often (every tenth of a second), so a timeout
+     * fires at most that late, and never early.
+     */
+    public void expireSilent() {
+        long silentSince = System.nanoTime() - silenceMillis * 1_000_000L;
+        for (UpstreamConnection c : open) {
+            c.expireIfSilentSince(silentSince);
+        }
     }
 
     /** Closes connections idle for longer than {@link #MAX_IDLE_NANOS}, oldest first. */

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -16,8 +15,10 @@ import java.util.Arrays;
  * One keep-alive HTTP/1.1 connection to a backend: a blocking socket (its reads park only the
  * calling virtual thread) with a read buffer and a write buffer of its own. One exchange at a time:
  * the request is written ({@link #write}, {@link #flush}), then the answer's head is read
- * ({@link #readHead}) and its body through {@link #body}. The socket's read timeout is the upstream
- * timeout, so a backend silent that long ends the exchange.
+ * ({@link #readHead}) and its body through {@link #body}. A backend silent for the upstream timeout
+ * ends the exchange: its pool's {@link Upstream#expireSilent} closes the socket under a read (or
+ * write) that has waited that long (a socket read timeout would cost every read a timer, and a
+ * virtual thread's timed park a context switch).
  *
  * <p>It goes back to its {@link Upstream} with {@link #release()} only after a whole answer with
  * nothing after it: bytes left in the buffer, or waiting on the socket, mean the backend sent more
@@ -41,6 +42,9 @@ public final class UpstreamConnection {
     private boolean answered;
     private boolean reusable;
     private long idleSince;
+    /** When the read or write under way began; 0 while none is. */
+    private volatile long blockedSince;
+    private volatile boolean expired;
 
     UpstreamConnection(Upstream owner, Socket socket, String backend) throws IOException {
         this.owner = owner;
@@ -56,7 +60,7 @@ public final class UpstreamConnection {
     }
 
     /** Buffers request bytes; large pieces go out at once. */
-    public void write(byte[] b, int off, int len) throws Lost {
+    public void write(byte[] b, int off, int len) throws UpstreamException {
         if (len > wbuf.length - wlen) {
             flush();
             if (len >= wbuf.length) {
@@ -69,13 +73,13 @@ public final class UpstreamConnection {
     }
 
     /** Buffers an ASCII string (header lines). */
-    public void writeAscii(String s) throws Lost {
+    public void writeAscii(String s) throws UpstreamException {
         byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
         write(b, 0, b.length);
     }
 
     /** Sends what is buffered. */
-    public void flush() throws Lost {
+    public void flush() throws UpstreamException {
         if (wlen > 0) {
             int n = wlen;
             wlen = 0;
@@ -83,11 +87,17 @@ public final class UpstreamConnection {
         }
     }
 
-    private void send(byte[] b, int off, int len) throws Lost {
+    private void send(byte[] b, int off, int len) throws UpstreamException {
+        blockedSince = System.nanoTime();
         try {
             out.write(b, off, len);
         } catch (IOException e) {
+            if (expired) {
+                throw timeout(e);
+            }
             throw lost("writing the request failed: " + e.getMessage(), e, lim == pos);
+        } finally {
+            blockedSince = 0;
         }
     }
 
@@ -215,13 +225,39 @@ public final class UpstreamConnection {
     }
 
     private int readSocket(byte[] b, int off, int len) throws UpstreamException {
+        blockedSince = System.nanoTime();
         try {
             return in.read(b, off, len);
-        } catch (SocketTimeoutException e) {
-            throw new Timeout(backend + " sent nothing for " + owner.silenceMillis() + " ms (upstream-timeout)", e);
         } catch (IOException e) {
+            if (expired) {
+                throw timeout(e);
+            }
             throw lost("reading the answer failed: " + e.getMessage(), e, !answered && lim == pos);
+        } finally {
+            blockedSince = 0;
         }
+    }
+
+    private Timeout timeout(IOException e) {
+        return new Timeout(backend + " sent nothing for " + owner.silenceMillis() + " ms (upstream-timeout)", e);
+    }
+
+    /**
+     * Closes the socket when a read or write has been waiting since before {@code silentSince} (the
+     * reaper's view), so that it fails as a timeout; true when it did.
+     */
+    boolean expireIfSilentSince(long silentSince) {
+        long since = blockedSince;
+        if (since == 0 || since - silentSince > 0) {
+            return false;
+        }
+        expired = true;
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        return true;
     }
 
     private Lost lost(String what, Throwable cause, boolean nothingYet) {
