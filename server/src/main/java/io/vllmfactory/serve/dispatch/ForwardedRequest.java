@@ -13,7 +13,6 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -52,7 +51,7 @@ final class ForwardedRequest {
         boolean hasProto = false;
         for (Header h : req.headers()) {
             String name = h.name();
-            String lower = name.toLowerCase(Locale.ROOT);
+            String lower = h.headerName().lowerCase();
             switch (lower) {
                 case "host", "content-length", "expect" -> {
                     continue;
@@ -70,8 +69,12 @@ final class ForwardedRequest {
                     }
                 }
             }
-            for (String v : h.allValues()) {
-                out.append(name).append(": ").append(v).append("\r\n");
+            if (h.valueCount() == 1) {
+                out.append(name).append(": ").append(h.get()).append("\r\n");
+            } else {
+                for (String v : h.allValues()) {
+                    out.append(name).append(": ").append(v).append("\r\n");
+                }
             }
         }
         String client = clientAddress(req.remotePeer().address());

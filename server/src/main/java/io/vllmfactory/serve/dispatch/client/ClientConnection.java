@@ -17,7 +17,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * One client connection of the public listener: Helidon's own HTTP/1 connection, which parses and
@@ -131,15 +130,16 @@ public final class ClientConnection implements ServerConnection, InterruptableTa
         return since != TIMED_OUT && headSince.compareAndSet(since, NOT_READING);
     }
 
-    /** A blocking read from the socket, timed as a body read while a request is in progress. */
-    byte[] timedRead(Supplier<byte[]> read) {
-        if (!inRequest) {
-            return read.get();
+    /** A blocking read from the socket begins: timed as a body read while a request is in progress. */
+    void readStarts() {
+        if (inRequest) {
+            bodyReadSince = System.nanoTime();
         }
-        bodyReadSince = System.nanoTime();
-        try {
-            return read.get();
-        } finally {
+    }
+
+    /** The read that {@link #readStarts()} announced returned. */
+    void readEnds() {
+        if (bodyReadSince != NOT_READING) {
             bodyReadSince = NOT_READING;
         }
     }

@@ -32,6 +32,12 @@ final class ClientInput implements Supplier<byte[]> {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition readAheadDone = lock.newCondition();
     private boolean firstLineSeen;
+    /**
+     * Whether a read-ahead began and its outcome was not taken yet: only then does {@link #get()}
+     * take the lock. Both are called on the connection's thread, so no read-ahead can begin while
+     * {@link #get()} reads.
+     */
+    private volatile boolean watched;
     private boolean readingAhead;
     private byte[] ahead;
     private boolean ended;
@@ -46,9 +52,14 @@ final class ClientInput implements Supplier<byte[]> {
     /** The next bytes from the client, or null at the end of the stream (Helidon's parser calls this). */
     @Override
     public byte[] get() {
-        byte[] bytes = takeAhead();
+        byte[] bytes = watched ? takeAhead() : null;
         if (bytes == null && !ended) {
-            bytes = connection.timedRead(this::pull);
+            connection.readStarts();
+            try {
+                bytes = pull();
+            } finally {
+                connection.readEnds();
+            }
         }
         if (bytes == null) {
             return null;
@@ -75,6 +86,7 @@ final class ClientInput implements Supplier<byte[]> {
                 return;
             }
             readingAhead = true;
+            watched = true;
         } finally {
             lock.unlock();
         }
@@ -121,6 +133,7 @@ final class ClientInput implements Supplier<byte[]> {
             }
             byte[] bytes = ahead;
             ahead = null;
+            watched = ended; // once ended, every later read ends too
             return bytes;
         } finally {
             lock.unlock();
