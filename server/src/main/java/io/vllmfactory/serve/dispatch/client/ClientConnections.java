@@ -59,6 +59,8 @@ public final class ClientConnections implements ServerConnectionSelector, AutoCl
                 .maxHeadersSize(limits.maxHeaderSize())
                 .validateRequestHostHeader(false) // HTTP/1.0 needs none; the dispatcher checks HTTP/1.1's
                 .sendKeepAliveHeader(false)
+                // Relayed headers were checked by the upstream reader (tokens, no control characters).
+                .validateResponseHeaders(false)
                 .receiveLog(false)
                 .sendLog(false)
                 .addReceiveListener(new HeadListener())

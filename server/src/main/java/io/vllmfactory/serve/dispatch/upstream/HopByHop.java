@@ -9,15 +9,21 @@ import java.util.Set;
  * {@code Connection} header names.
  */
 public final class HopByHop {
-    private static final Set<String> NAMES = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
-            "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization");
-
     private HopByHop() {
     }
 
-    /** Whether {@code name} (any case) is hop-by-hop by itself. */
+    /** Whether {@code name} (any case) is hop-by-hop by itself; no lower-cased copy is made. */
     public static boolean is(String name) {
-        return NAMES.contains(name.toLowerCase(Locale.ROOT));
+        return switch (name.length()) {
+            case 2 -> name.equalsIgnoreCase("te");
+            case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+            case 16 -> name.equalsIgnoreCase("proxy-connection");
+            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+            case 19 -> name.equalsIgnoreCase("proxy-authorization");
+            default -> false;
+        };
     }
 
     /**

@@ -81,18 +81,21 @@ public final class ResponseHead {
         boolean close = http10;
         Set<String> connectionTokens = new HashSet<>();
         for (String[] f : fields) {
-            switch (f[0].toLowerCase(Locale.ROOT)) {
-                case "content-length" -> contentLength = contentLength(f[1], contentLength);
-                case "transfer-encoding" -> transferCodings += transferCodings(f[1]);
-                case "connection" -> HopByHop.addConnectionTokens(f[1], connectionTokens);
-                default -> {
-                }
+            String name = f[0];
+            if (is(name, "content-length")) {
+                contentLength = contentLength(f[1], contentLength);
+            } else if (is(name, "transfer-encoding")) {
+                transferCodings += transferCodings(f[1]);
+            } else if (is(name, "connection")) {
+                HopByHop.addConnectionTokens(f[1], connectionTokens);
             }
         }
         if (http10 && connectionTokens.contains("keep-alive")) {
             close = false;
         }
         close |= connectionTokens.contains("close");
+        connectionTokens.remove("close"); // options, not header names (Keep-Alive is hop-by-hop anyway)
+        connectionTokens.remove("keep-alive");
         if (transferCodings > 1) {
             throw new BadResponse("chunked applied more than once by the backend's Transfer-Encoding");
         }
@@ -105,8 +108,9 @@ public final class ResponseHead {
         boolean noBody = headRequest || status == 204 || status == 304;
         List<String[]> relayed = new ArrayList<>(fields.size());
         for (String[] f : fields) {
-            String lower = f[0].toLowerCase(Locale.ROOT);
-            if (!lower.equals("content-length") && !HopByHop.is(lower) && !connectionTokens.contains(lower)) {
+            String name = f[0];
+            if (!is(name, "content-length") && !HopByHop.is(name)
+                    && (connectionTokens.isEmpty() || !connectionTokens.contains(name.toLowerCase(Locale.ROOT)))) {
                 relayed.add(f);
             }
         }
@@ -206,6 +210,11 @@ public final class ResponseHead {
     /** End of a line's content: before its CR, if any. */
     private static int contentEnd(byte[] b, int start, int lf) {
         return lf > start && b[lf - 1] == '\r' ? lf - 1 : lf;
+    }
+
+    /** {@code name} equals {@code lower} in any case (compared without a copy). */
+    private static boolean is(String name, String lower) {
+        return name.length() == lower.length() && name.equalsIgnoreCase(lower);
     }
 
     private static boolean digit(byte c) {

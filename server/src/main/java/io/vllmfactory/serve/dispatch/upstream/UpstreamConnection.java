@@ -21,8 +21,9 @@ import java.util.Arrays;
  * virtual thread's timed park a context switch).
  *
  * <p>It goes back to its {@link Upstream} with {@link #release()} only after a whole answer with
- * nothing after it: bytes left in the buffer, or waiting on the socket, mean the backend sent more
- * than it framed, and the connection is closed instead of being reused.
+ * nothing after it: bytes left in the buffer mean the backend sent more than it framed, and the
+ * connection is closed instead of being reused. Bytes that come later, while it is idle, are
+ * found when it is taken again ({@link #strayBytes()}), and it is closed then.
  */
 public final class UpstreamConnection {
     private static final int BUFFER = 16 * 1024;
@@ -266,8 +267,8 @@ public final class UpstreamConnection {
 
     /** The whole answer was read: the connection goes back to its pool, or is closed if it cannot carry another. */
     public void release() {
-        if (!reusable || lim > pos || available() > 0) {
-            close(); // framed less than it sent, or said it will close: never reused
+        if (!reusable || lim > pos) {
+            close(); // sent more than it framed, or said it will close: never reused
             return;
         }
         buf = buf.length > BUFFER ? new byte[BUFFER] : buf;
