@@ -17,6 +17,7 @@ import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.startsWith;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.nullValue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Client connections as clients meet them: Helidon's HTTP/1 parses every request, on one path,
@@ -273,6 +274,48 @@ class DispatcherClientConnectionTest {
             long start = System.nanoTime();
             assertThat("the server closes the idle connection", http.input().read(), is(-1));
             assertThat("not before the idle timeout", System.nanoTime() - start >= 1_500_000_000L, is(true));
+        }
+    }
+
+    @Test
+    void pastTheConnectionCapNewClientsWaitUntilOneLeavesAndTheLogSaysSoOnce() throws Exception {
+        java.util.List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(
+                "io.vllmfactory.serve.dispatch.client.ClientConnections");
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                warnings.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(handler);
+        try (Sidecar capped = TestSidecars.start(List.of(sim), "--max-client-connections", "2");
+             RawHttp first = new RawHttp(capped.port()); RawHttp second = new RawHttp(capped.port())) {
+            for (RawHttp http : List.of(first, second)) {
+                http.send(post("/sim/echo/held", "{}"), null);
+                assertThat(echo(http.read()).get("path").asText(), is("/sim/echo/held"));
+            }
+            try (RawHttp third = new RawHttp(capped.port())) { // accepted by the kernel, not yet by the server
+                third.send(post("/sim/echo/third", "{}"), null);
+                third.socketTimeout(500);
+                assertThrows(java.net.SocketTimeoutException.class, third::line, "not served while two are open");
+                first.close();
+                third.socketTimeout(30_000);
+                assertThat(echo(third.read()).get("path").asText(), is("/sim/echo/third"));
+            }
+            second.send(post("/sim/echo/still", "{}"), null);
+            assertThat("those open are served as before", echo(second.read()).get("path").asText(), is("/sim/echo/still"));
+            assertThat(warnings.stream().filter(w -> w.contains("max-client-connections")).count(), is(1L));
+        } finally {
+            log.removeHandler(handler);
         }
     }
 }

@@ -78,6 +78,10 @@ final class RawHttp implements AutoCloseable {
         return sb.toString();
     }
 
+    void socketTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
     InputStream input() {
         return in;
     }
