@@ -87,8 +87,9 @@ public final class Sidecar implements AutoCloseable {
         Sidecar sidecar = new Sidecar(config, pool, new Dispatcher(config, pool), health, null, null, admin,
                 configuration);
         try {
-            sidecar.openDispatcher();
+            // the admin listener first, as in MODEL mode: once the public port answers, the start is done
             sidecar.openAdmin(new ExternalFleet(pool));
+            sidecar.openDispatcher();
         } catch (RuntimeException e) {
             sidecar.close();
             throw e;

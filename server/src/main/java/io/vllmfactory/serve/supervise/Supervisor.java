@@ -147,7 +147,6 @@ public final class Supervisor implements Fleet, AutoCloseable {
         List<Change.Step> steps = new ArrayList<>();
         plan.restarts().forEach(h -> steps.add(
                 new Change.Step(Change.Action.RESTART, h.id(), h.device(), h.fraction())));
-        plan.resized().forEach(h -> locked(instances.get(h.id()), i -> i.fraction = h.fraction()));
         List<Instance> added = new ArrayList<>();
         List<Long> gens = new ArrayList<>();
         synchronized (this) {
@@ -158,6 +157,8 @@ public final class Supervisor implements Fleet, AutoCloseable {
                 steps.add(new Change.Step(Change.Action.START, i.id, i.device, i.fraction));
             }
         }
+        // a FAILED instance on a re-split GPU comes back at the smaller share when an operator restarts it
+        plan.resized().forEach(h -> locked(instances.get(h.id()), i -> i.fraction = h.fraction()));
         Change change = new Change(added.stream().map(i -> i.id).toList(), steps);
         LOG.log(Level.INFO, "plan: " + change.summary());
         background(() -> {
