@@ -90,11 +90,15 @@ class AdminAffinityAndStatusTest {
             }
             FleetStatus fleet = status.getFleet();
             assertThat(fleet.getDirect(), is(false));
+            assertThat(fleet.getLaunched(), is(true));
             assertThat(fleet.getInstances(), is(2));
             assertThat(fleet.getReady(), is(2));
             assertThat(fleet.getOperation(), is((String) null));
             assertThat(fleet.getGpu().getBudget(), is(0.92));
             assertThat(fleet.getGpu().getInUse(), is(0.92));
+            assertThat(fleet.getGpu().getDevices().size(), is(1));
+            assertThat(fleet.getGpu().getDevices().getFirst().getDevice(), is("0"));
+            assertThat(fleet.getGpu().getDevices().getFirst().getInstances(), is(2));
             Map<String, Object> configuration = status.getConfiguration();
             assertThat(configuration.get("model"), is("test-model"));
             assertThat(configuration.get("num-instances"), is(2));

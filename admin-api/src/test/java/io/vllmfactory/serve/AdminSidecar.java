@@ -6,25 +6,27 @@ import io.vllmfactory.admin.client.model.Instance;
 import io.vllmfactory.admin.client.model.InstanceState;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
-import io.vllmfactory.serve.admin.AdminServer;
 import io.vllmfactory.serve.cli.CommandLine;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.Settings;
 import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.supervise.Preflight;
 
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A real sidecar launching simulated backends (the command line of {@link SupervisedSidecars}) with its
- * admin listener on a free port, wired as the composition root wires it, and the generated client
- * pointed at it.
+ * A real sidecar launching simulated backends (the command line of {@link SupervisedSidecars}) with its admin
+ * listener on a free port, wired as the composition root wires it (the listener opens before the first backend
+ * starts), and the generated client pointed at it.
  */
 final class AdminSidecar implements AutoCloseable {
     static final String TOKEN = "e2e-admin-token_0123456789";
@@ -32,35 +34,70 @@ final class AdminSidecar implements AutoCloseable {
 
     final Sidecar sidecar;
     final AdminClient client;
-    private final AdminServer admin;
+    private final CompletableFuture<Void> started;
 
-    private AdminSidecar(Sidecar sidecar, AdminServer admin) {
+    private AdminSidecar(Sidecar sidecar, int adminPort, CompletableFuture<Void> started) {
         this.sidecar = sidecar;
-        this.admin = admin;
-        this.client = new AdminClient(admin.port(), TOKEN);
+        this.started = started;
+        this.client = new AdminClient(adminPort, TOKEN);
     }
 
     /**
+     * A sidecar whose backends are all up.
+     *
      * @param flags       sidecar flags, e.g. {@code --num-instances 2}
      * @param backendArgs arguments for every backend
      */
     static AdminSidecar start(Path dir, List<String> flags, List<String> backendArgs) {
+        AdminSidecar s = launch(dir, flags, backendArgs);
+        try {
+            s.awaitStarted();
+            return s;
+        } catch (RuntimeException | AssertionError e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** A sidecar whose admin listener is open; its backends may still be loading ({@link #awaitStarted()}). */
+    static AdminSidecar launch(Path dir, List<String> flags, List<String> backendArgs) {
         // As Main does it: one reading of the settings for the sidecar and for the admin listener.
         List<String> args = SupervisedSidecars.args(dir, flags, backendArgs);
         Settings settings = Settings.resolve(CommandLine.parse(args.toArray(String[]::new)).flags(), Map.of(),
                 Optional.empty());
         SupervisorConfig supervision = SupervisorConfig.from(settings);
         Preflight.check(supervision, System.getenv());
-        Sidecar sidecar = Sidecar.supervised(DispatcherConfig.from(settings), supervision);
+        AdminConfig config = AdminConfig.of("127.0.0.1", 0, Optional.empty(), Map.of(AdminConfig.TOKEN_ENV, TOKEN));
+        Sidecar sidecar = Sidecar.supervised(DispatcherConfig.from(settings), supervision, config,
+                AdminApi.configuration(settings));
+        CompletableFuture<Void> started = new CompletableFuture<>();
+        Thread.ofVirtual().name("sidecar-start").start(() -> {
+            try {
+                sidecar.start();
+                started.complete(null);
+            } catch (RuntimeException e) {
+                started.completeExceptionally(e);
+            }
+        });
         try {
-            sidecar.start();
-            AdminConfig config = AdminConfig.of("127.0.0.1", 0, Optional.empty(), Map.of(AdminConfig.TOKEN_ENV, TOKEN));
-            AdminApi api = new AdminApi(sidecar.fleet().orElseThrow(), sidecar.dispatcher(), config,
-                    AdminApi.configuration(settings));
-            return new AdminSidecar(sidecar, AdminServer.start(config, api));
-        } catch (RuntimeException e) {
+            Poll.until(DEADLINE, "the admin listener is open",
+                    () -> sidecar.adminPort().isPresent() || started.isCompletedExceptionally());
+            return new AdminSidecar(sidecar, sidecar.adminPort().orElseThrow(
+                    () -> new AssertionError("the sidecar did not start", started.exceptionNow())), started);
+        } catch (RuntimeException | AssertionError e) {
             sidecar.close();
             throw e;
+        }
+    }
+
+    /** Waits until every backend of the first start is up. */
+    void awaitStarted() {
+        try {
+            started.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("the sidecar did not start: " + e.getCause(), e.getCause());
+        } catch (InterruptedException | TimeoutException e) {
+            throw new AssertionError("the sidecar did not start within " + DEADLINE, e);
         }
     }
 
@@ -69,12 +106,12 @@ final class AdminSidecar implements AutoCloseable {
     }
 
     int adminPort() {
-        return admin.port();
+        return sidecar.adminPort().orElseThrow();
     }
 
     /** A client with another token, or none (null). */
     AdminClient client(String token) {
-        return new AdminClient(admin.port(), token);
+        return new AdminClient(adminPort(), token);
     }
 
     /** Waits until no change runs and exactly {@code count} instances are ready. */
@@ -114,12 +151,6 @@ final class AdminSidecar implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            admin.close();
-        } catch (UncheckedIOException | IllegalStateException e) {
-            // the sidecar's own stop below matters more
-        } finally {
-            sidecar.close();
-        }
+        sidecar.close();
     }
 }

@@ -54,13 +54,13 @@ public final class Main {
             if (model) {
                 supervision = SupervisorConfig.from(settings);
                 Preflight.check(supervision, env);
-                admin = AdminConfig.of(supervision.adminHost(), supervision.adminPort(),
-                        settings.string("admin-token-file").map(Path::of), env);
-                admin.exposureProblem().ifPresent(problem -> {
-                    throw new ConfigException(problem);
-                });
-                configuration = AdminApi.configuration(settings);
             }
+            admin = AdminConfig.of(settings.string("admin-host").orElse(AdminConfig.DEFAULT_HOST),
+                    settings.integer("admin-port"), settings.string("admin-token-file").map(Path::of), env);
+            admin.exposureProblem().ifPresent(problem -> {
+                throw new ConfigException(problem);
+            });
+            configuration = AdminApi.configuration(settings);
         } catch (ConfigException e) {
             exit(2, e.getMessage());
             return;
@@ -69,7 +69,7 @@ public final class Main {
         Sidecar sidecar;
         try {
             if (supervision == null) {
-                sidecar = Sidecar.start(config);
+                sidecar = Sidecar.start(config, admin, configuration);
             } else {
                 Preflight.checkGpu(supervision, env);
                 sidecar = Sidecar.supervised(config, supervision, admin, configuration);

@@ -10,6 +10,7 @@ import io.vllmfactory.serve.dispatch.PublicServer;
 import io.vllmfactory.serve.dispatch.admission.Backend;
 import io.vllmfactory.serve.dispatch.admission.BackendPool;
 import io.vllmfactory.serve.dispatch.health.HealthPoller;
+import io.vllmfactory.serve.supervise.ExternalFleet;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.StartFailure;
 import io.vllmfactory.serve.supervise.Supervisor;
@@ -44,6 +45,8 @@ public final class Sidecar implements AutoCloseable {
     private final BackendPool pool;
     private PublicServer server;
     private AdminServer adminServer;
+    /** Whether the first start of the backends is done: readiness is down until then. */
+    private volatile boolean fleetStarted;
 
     private Sidecar(DispatcherConfig config, BackendPool pool, Dispatcher dispatcher, HealthPoller health,
                     Supervisor supervisor, SupervisorConfig supervision, AdminConfig admin,
@@ -60,19 +63,34 @@ public final class Sidecar implements AutoCloseable {
 
     /** Starts the dispatcher in front of the configured backend URLs (backends that run already). */
     public static Sidecar start(DispatcherConfig config) {
+        return start(config, null, Map.of());
+    }
+
+    /**
+     * Starts the dispatcher in front of the configured backend URLs, and the admin listener, which lists them
+     * and toggles affinity but refuses changes: the sidecar did not launch them.
+     *
+     * @param admin         the admin listener's settings, or null for none
+     * @param configuration the configuration in force, as the admin API reports it
+     */
+    public static Sidecar start(DispatcherConfig config, AdminConfig admin, Map<String, ?> configuration) {
         BackendPool pool = new BackendPool(config.maxQueue());
         int id = 0;
         for (URI url : config.backendUrls()) {
             pool.add(new Backend(id++, url, config.maxBatchSize(), false));
         }
         HealthPoller health = poller(config, pool).start();
-        Sidecar sidecar = new Sidecar(config, pool, new Dispatcher(config, pool), health, null, null, null, Map.of());
+        Sidecar sidecar = new Sidecar(config, pool, new Dispatcher(config, pool), health, null, null, admin,
+                configuration);
         try {
+            // the admin listener first, as in MODEL mode: once the public port answers, the start is done
+            sidecar.openAdmin(new ExternalFleet(pool));
             sidecar.openDispatcher();
         } catch (RuntimeException e) {
-            health.close();
+            sidecar.close();
             throw e;
         }
+        sidecar.fleetStarted = true;
         return sidecar;
     }
 
@@ -99,26 +117,29 @@ public final class Sidecar implements AutoCloseable {
     }
 
     /**
-     * Starts the backends one after another, then opens the public port (unless the single backend serves it).
+     * Opens the admin listener, starts the backends one after another, then opens the public port (unless the
+     * single backend serves it). The admin API shows the backends while they load; readiness stays down
+     * until all are up.
      *
      * @throws StartFailure         when a backend does not come up; {@link #close()} then stops the others
-     * @throws UncheckedIOException with a {@link BindException} when the public port is taken meanwhile
+     * @throws UncheckedIOException with a {@link BindException} when the admin or public port is taken
      */
     public Sidecar start() {
+        openAdmin(supervisor);
         health.start();
         supervisor.start();
+        fleetStarted = true;
         if (supervision.direct()) {
             LOG.log(Level.INFO, "backend 0 serves http://{0}:{1,number,#} itself (--num-instances 1; --always-proxy"
                     + " puts the dispatcher in front)", supervision.host(), supervision.port());
         } else {
             openDispatcher();
         }
-        openAdmin();
         return this;
     }
 
     /** The admin API and observability (metrics, health) on their own listener, never on the public port. */
-    private void openAdmin() {
+    private void openAdmin(Fleet fleet) {
         if (admin == null) {
             return;
         }
@@ -126,8 +147,8 @@ public final class Sidecar implements AutoCloseable {
             if (closing.get()) {
                 return;
             }
-            adminServer = AdminServer.start(admin, new AdminApi(supervisor, dispatcher, admin, configuration),
-                    Observability.feature(dispatcher, pool));
+            adminServer = AdminServer.start(admin, new AdminApi(fleet, dispatcher, admin, configuration),
+                    Observability.feature(dispatcher, pool, () -> fleetStarted));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.vllmfactory.serve;
 
 import io.vllmfactory.serve.supervise.BackendState;
+import io.vllmfactory.serve.supervise.Change;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.FleetException;
 import io.vllmfactory.serve.supervise.InstanceView;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -60,14 +62,11 @@ class FleetTest {
                 }));
             }
             try {
-                FleetException.OverBudget refused = assertThrows(FleetException.OverBudget.class, () -> fleet.scaleTo(3, false));
-                assertThat(refused.getMessage(), is("adding 1 instance needs 0.31 of the GPU (0.31 each), but only 0 of"
-                        + " the 0.92 budget is free (2 instances hold 0.92): ask for a rebalance, which restarts the"
-                        + " existing instances one at a time at 0.31 each first; or remove an instance; or raise"
-                        + " --gpu-memory-budget"));
-                assertThat(fleet.operation().isPresent(), is(false));
-
-                assertThat(fleet.scaleTo(3, true), is(List.of(2)));
+                // the GPU is full (2 x 0.46) and the share automatic: the fleet re-splits by itself
+                Change grown = fleet.scaleTo(3, false);
+                assertThat(grown.ids(), is(List.of(2)));
+                assertThat(grown.summary(), is("instances 0 and 1 restart one at a time at 0.31 of GPU 0 while the"
+                        + " others serve, then instance 2 starts at 0.31 of GPU 0"));
                 AtomicInteger leastRouting = new AtomicInteger(2);
                 Poll.until(DEADLINE, "three instances at the new share", () -> {
                     int routing = (int) sidecar.dispatcher().pool().backends().stream().filter(b -> b.routable()).count();
@@ -76,13 +75,13 @@ class FleetTest {
                 });
                 assertThat("a rolling restart keeps N-1 in routing", leastRouting.get(), greaterThanOrEqualTo(1));
                 for (InstanceView v : fleet.instances()) {
-                    assertThat(v.gpuMemoryFraction(), is(0.31));
+                    assertThat(v.gpuMemoryFraction(), is(OptionalDouble.of(0.31)));
                     assertThat(SupervisedSidecars.commandLine(v.pid()), hasItem("0.31"));
                 }
                 assertThat(fleet.gpuInUse(), is(0.31 * 3));
 
                 List<Long> before = SupervisedSidecars.pids(sidecar);
-                assertThat(fleet.scaleTo(1, false).size(), is(2));
+                assertThat(fleet.scaleTo(1, false).ids().size(), is(2));
                 Poll.until(DEADLINE, "one instance is left", () -> settled(fleet, 1));
                 long kept = fleet.instances().getFirst().pid();
                 Poll.until(DEADLINE, "the removed instances' processes are gone",
@@ -134,7 +133,7 @@ class FleetTest {
             assertThat(instance(sidecar, 1).restarts(), is(1));
             assertThat(Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 0).statusCode(), is(200));
 
-            assertThat(fleet.add(1, false), is(List.of(2)));
+            assertThat(fleet.add(1, false).ids(), is(List.of(2)));
             Poll.until(DEADLINE, "the new instance is up", () -> settled(fleet, 2));
             assertThat("it takes the lowest free port", instance(sidecar, 2).port(), is(instance(sidecar, 1).port() - 1));
         }

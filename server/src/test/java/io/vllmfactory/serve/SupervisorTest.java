@@ -77,19 +77,24 @@ class SupervisorTest {
 
     @Test
     void eachBackendRunsTheExactCommandLineWithItsShareOfTheGpu() throws Exception {
+        // the simulator refuses --task as vLLM 0.19 does: the backends come up only if it became --runner/--convert
         try (Sidecar sidecar = SupervisedSidecars.start(dir, List.of("--num-instances", "2", "--max-batch-size", "4",
-                "--dtype", "half", "--cuda-devices", "1"), List.of("--seed", "3", "--gpu-memory-utilization", "0.9"))) {
+                "--dtype", "half", "--cuda-devices", "1", "--task", "embed", "--io-processor-plugin", "embeddinggemma_io"),
+                List.of("--seed", "3", "--gpu-memory-utilization", "0.9"))) {
             for (int id = 0; id < 2; id++) {
                 InstanceView v = instance(sidecar, id);
                 List<String> expected = new ArrayList<>(SimulatorProcess.command());
                 expected.addAll(List.of("test-model", "--host", "127.0.0.1", "--port", Integer.toString(v.port()),
                         "--gpu-memory-utilization", "0.46", "--max-num-seqs", "4", "--dtype", "half",
-                        "--no-enable-prefix-caching", "--no-enable-chunked-prefill", "--disable-log-stats",
+                        "--runner", "pooling", "--convert", "embed", "--io-processor-plugin", "embeddinggemma_io",
+                        "--trust-remote-code", "--no-enable-prefix-caching", "--no-enable-chunked-prefill",
+                        "--uvicorn-log-level", "warning", "--disable-log-stats",
                         "--sim-startup-delay", "0.1", "--sim-gpu-ledger", SupervisedSidecars.ledger(dir).toString(),
                         "--seed", "3"));
                 assertThat(SupervisedSidecars.commandLine(v.pid()), is(expected));
                 assertThat(SupervisedSidecars.environment(v.pid(), "CUDA_VISIBLE_DEVICES").orElseThrow(), is("1"));
-                assertThat(v.gpuMemoryFraction(), is(0.46));
+                assertThat(v.gpuMemoryFraction(), is(java.util.OptionalDouble.of(0.46)));
+                assertThat(v.device(), is("1"));
             }
             assertThat(instance(sidecar, 1).port(), is(instance(sidecar, 0).port() + 1));
             assertThat(Files.readString(dir.resolve("logs/backend-1.log")), containsString("Uvicorn running on"));

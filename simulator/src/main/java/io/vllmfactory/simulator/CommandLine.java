@@ -20,16 +20,21 @@ import java.util.function.Function;
  */
 final class CommandLine {
 
+    /** The usage line {@code vllm serve} prints with its errors. */
+    static final String VLLM_USAGE = "usage: vllm serve [model_tag] [options]";
+
     static final String SHORT_USAGE = "usage: vllm-sim serve MODEL [--host HOST] [--port PORT] "
             + "[--gpu-memory-utilization F] [--max-num-seqs N] [--max-model-len N] "
-            + "[--served-model-name NAME ...] [--sim-KNOB VALUE ...] [other vLLM flags (ignored)]";
+            + "[--served-model-name NAME ...] [--io-processor-plugin NAME] [--sim-KNOB VALUE ...] "
+            + "[other vLLM flags (ignored)]";
 
     static final String HELP = SHORT_USAGE + """
 
 
             A stand-in for `vllm serve` that speaks vLLM's HTTP API without a GPU.
 
-            vLLM options (all other vLLM flags are accepted and ignored):
+            vLLM options (as vLLM 0.19 takes them; all other vLLM flags are accepted and ignored, except
+            --task, which vLLM 0.13 and later refuse, and so does the simulator):
               MODEL                          model name or path (or --model MODEL)
               --host HOST                    address to bind (default 127.0.0.1)
               --port PORT                    port to bind, 0 = any free port (default 8000)
@@ -37,6 +42,9 @@ final class CommandLine {
               --max-num-seqs N               inference requests processed at once (default 256)
               --max-model-len N              context length, e.g. 4096, 8k, auto (default 8192)
               --served-model-name NAME ...   names the API answers to (default MODEL)
+              --io-processor-plugin NAME     POST /pooling answers {"data": ...} requests as this
+                                             vllm-factory plugin does (e.g. mmbert_gliner_io,
+                                             deberta_gliner2_io, embeddinggemma_io, moderncolbert_io)
 
             Simulator knobs (flag, or environment variable; the flag wins):
               --sim-startup-delay S     VLLM_SIM_STARTUP_DELAY     simulated loading in seconds; port
@@ -50,8 +58,9 @@ final class CommandLine {
               --sim-fail-startup MSG    VLLM_SIM_FAIL_STARTUP      print MSG to stderr after loading, exit 1
               --sim-fail-status CODE    VLLM_SIM_FAIL_STATUS       answer inference requests with CODE
               --sim-gpu-memory-gib G    VLLM_SIM_GPU_MEMORY_GIB    size of the pretend GPU (default 80)
-              --sim-gpu-ledger FILE     VLLM_SIM_GPU_LEDGER        file shared by instances on one GPU
-                                        (default $TMPDIR/vllm-sim-gpu-<first CUDA_VISIBLE_DEVICES id>.ledger)
+              --sim-gpu-ledger FILE     VLLM_SIM_GPU_LEDGER        file shared by instances on one GPU; {device}
+                                        in it stands for the first CUDA_VISIBLE_DEVICES id (default
+                                        $TMPDIR/vllm-sim-gpu-{device}.ledger)
 
             Test endpoints: /sim/stats, POST /sim/stats/reset, /sim/echo[/...] (any method),
             GET /sim/bytes?n=N.
@@ -64,10 +73,14 @@ final class CommandLine {
             "--model", "--host", "--port", "--gpu-memory-utilization", "--max-num-seqs", "--max-model-len",
             "--sim-startup-delay", "--sim-service-time-ms", "--sim-token-delay-ms", "--sim-crash-after",
             "--sim-hang-after", "--sim-fail-startup", "--sim-fail-status", "--sim-gpu-memory-gib",
-            "--sim-gpu-ledger");
+            "--sim-gpu-ledger", "--io-processor-plugin");
     private static final Set<String> MULTI_VALUED = Set.of("--served-model-name");
 
+    /** Flags vLLM's argparse no longer knows: {@code --task} went in vLLM 0.13 (use --runner/--convert). */
+    private static final Set<String> REMOVED = Set.of("--task");
+
     private final Map<String, List<String>> flags = new HashMap<>();
+    private final List<String> unrecognized = new ArrayList<>();
     private final Map<String, String> env;
 
     private CommandLine(Map<String, String> env) {
@@ -95,6 +108,9 @@ final class CommandLine {
         }
         CommandLine line = new CommandLine(env);
         String model = line.readTokens(args.subList(1, args.size()));
+        if (!line.unrecognized.isEmpty()) {
+            throw UsageException.vllm("unrecognized arguments: " + String.join(" ", line.unrecognized));
+        }
         model = model != null ? model : line.flag("--model").orElse(null);
         if (model == null) {
             throw new UsageException("the following arguments are required: MODEL");
@@ -134,7 +150,12 @@ final class CommandLine {
                     values.add(tokens.get(i++));
                 }
             }
-            if (isKnown(name)) {
+            if (REMOVED.contains(name)) {
+                unrecognized.add(token);
+                if (eq < 0) {
+                    unrecognized.addAll(values);
+                }
+            } else if (isKnown(name)) {
                 if (values.isEmpty()) {
                     throw new UsageException("argument " + name + ": expected "
                             + (MULTI_VALUED.contains(name) ? "at least one argument" : "one argument"));
@@ -155,7 +176,8 @@ final class CommandLine {
                 number("--gpu-memory-utilization", Double::parseDouble, "float",
                         ServeOptions.DEFAULT_GPU_MEMORY_UTILIZATION),
                 number("--max-num-seqs", Integer::parseInt, "int", ServeOptions.DEFAULT_MAX_NUM_SEQS),
-                number("--max-model-len", CommandLine::parseModelLen, "int", ServeOptions.DEFAULT_MAX_MODEL_LEN));
+                number("--max-model-len", CommandLine::parseModelLen, "int", ServeOptions.DEFAULT_MAX_MODEL_LEN),
+                flag("--io-processor-plugin"));
     }
 
     private SimKnobs simKnobs(String tmpDir) throws UsageException {
@@ -164,8 +186,9 @@ final class CommandLine {
         if (!Double.isFinite(delaySeconds) || delaySeconds < 0) {
             throw new UsageException("startupDelay: " + delaySeconds + " (expected: >= 0 seconds)");
         }
-        Path ledger = knobText("--sim-gpu-ledger").map(Path::of)
-                .orElseGet(() -> SimKnobs.defaultLedger(tmpDir, env.get("CUDA_VISIBLE_DEVICES")));
+        String device = SimKnobs.device(env.get("CUDA_VISIBLE_DEVICES"));
+        Path ledger = knobText("--sim-gpu-ledger").map(p -> Path.of(p.replace(SimKnobs.DEVICE, device)))
+                .orElseGet(() -> Path.of(tmpDir, SimKnobs.DEFAULT_LEDGER.replace(SimKnobs.DEVICE, device)));
         return new SimKnobs(Duration.ofNanos(Math.round(delaySeconds * 1e9)),
                 knob("--sim-service-time-ms", Long::parseLong, "int", SimKnobs.DEFAULT_SERVICE_TIME_MS),
                 knob("--sim-token-delay-ms", Long::parseLong, "int", SimKnobs.DEFAULT_TOKEN_DELAY_MS),

@@ -1,11 +1,16 @@
 package io.vllmfactory.simulator;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.StringJoiner;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -22,7 +27,72 @@ final class FakeModel {
         " batch", " stream", " fast", " and", " deterministic", " output", " here", " with", " some", " text",
         ".", ",", " data", " request", " served", " by", " one", " backend", " in", " order", " now", " ok"};
 
+    /** A word: a letter or digit, then letters, digits and the marks inside names (O'Neil, AT&T, Rolls-Royce). */
+    private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}][\\p{L}\\p{N}'\u2019&-]*");
+
     private FakeModel() {
+    }
+
+    /**
+     * A mention of something the pretend model recognises: a character span of the input.
+     *
+     * @param start index of its first character
+     * @param end   index after its last character
+     * @param text  the characters themselves
+     */
+    record Mention(int start, int end, String text) {
+    }
+
+    /**
+     * The pretend model's entity mentions: runs of words that start with a capital letter or a digit, separated
+     * by spaces only ("San Francisco", "Apple Inc" in "Apple Inc. announced"), in text order.
+     */
+    static List<Mention> mentions(String text) {
+        List<Mention> mentions = new ArrayList<>();
+        Matcher word = WORD.matcher(text);
+        int start = -1;
+        int end = -1;
+        while (word.find()) {
+            int first = text.codePointAt(word.start());
+            boolean named = Character.isUpperCase(first) || Character.isDigit(first);
+            boolean joins = start >= 0 && text.substring(end, word.start()).isBlank();
+            if (named && joins) {
+                end = word.end();
+                continue;
+            }
+            if (start >= 0) {
+                mentions.add(new Mention(start, end, text.substring(start, end)));
+                start = -1;
+            }
+            if (named) {
+                start = word.start();
+                end = word.end();
+            }
+        }
+        if (start >= 0) {
+            mentions.add(new Mention(start, end, text.substring(start, end)));
+        }
+        return mentions;
+    }
+
+    /** A number in [0, 1) derived from the text: the pretend model's confidence, the same on every instance. */
+    static double unit(String text) {
+        byte[] hash = sha256(text);
+        return ByteBuffer.wrap(hash).getInt() / (double) (1L << 32) + 0.5;
+    }
+
+    /** One of {@code choices}, picked by the text. */
+    static <T> T pick(List<T> choices, String text) {
+        return choices.get((int) (unit(text) * choices.size()));
+    }
+
+    /** Little-endian float32s in base64, as OpenAI's {@code encoding_format: base64} and numpy's tobytes give them. */
+    static String base64(float[] values) {
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (float value : values) {
+            bytes.putFloat(value);
+        }
+        return Base64.getEncoder().encodeToString(bytes.array());
     }
 
     /**

@@ -3,14 +3,13 @@ package io.vllmfactory.simulator;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderName;
@@ -21,9 +20,10 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 /**
- * vLLM's model endpoints: {@code /pooling}, {@code /v1/embeddings}, {@code /v1/completions} and
- * {@code /v1/chat/completions}. A request is validated first (as vLLM does before scheduling), then waits
- * for a {@link Scheduler} slot and holds it for its simulated service time or token-by-token generation.
+ * vLLM's model endpoints: {@code /pooling} (answered by the {@link IoPlugin} for requests with {@code data}),
+ * {@code /v1/embeddings}, {@code /v1/completions} and {@code /v1/chat/completions}. A request is validated
+ * first (as vLLM does before scheduling), then waits for a {@link Scheduler} slot and holds it for its
+ * simulated service time or token-by-token generation.
  */
 final class InferenceService implements HttpService {
     static final HeaderName SERVICE_TIME = HeaderNames.create("X-Sim-Service-Time-Ms");
@@ -38,9 +38,11 @@ final class InferenceService implements HttpService {
     private final Faults faults;
     private final Json json;
     private final AtomicLong ids = new AtomicLong();
+    private final Optional<IoPlugin> plugin;
 
     InferenceService(ServeOptions serve, SimKnobs sim, Scheduler scheduler, Stats stats, Faults faults, Json json) {
         this.checks = new RequestChecks(serve);
+        this.plugin = serve.ioProcessorPlugin().flatMap(IoPlugin::named);
         this.sim = sim;
         this.scheduler = scheduler;
         this.stats = stats;
@@ -59,8 +61,11 @@ final class InferenceService implements HttpService {
     private void pooling(ServerRequest req, ServerResponse res) throws Exception {
         ObjectNode body = json.readObject(req);
         String model = checks.model(body);
+        if (!body.has("input") && !body.has("messages") && body.has("data")) {
+            pluginPooling(req, res, body.get("data"));
+            return;
+        }
         List<String> items = body.has("input") ? FakeModel.items(body.get("input"))
-                : body.has("data") ? FakeModel.items(body.get("data"))
                 : body.has("messages") ? List.of(FakeModel.chatText(body.get("messages")))
                 : List.of();
         if (items.isEmpty()) {
@@ -77,6 +82,28 @@ final class InferenceService implements HttpService {
                 floats(item.putArray("data"), FakeModel.vector(items.get(i), FakeModel.DIMENSIONS));
             }
             response.set("usage", usage(tokens));
+            lastBytes(req);
+            json.send(res, 200, response);
+        });
+    }
+
+    /**
+     * A request with {@code data} is vLLM's {@code IOProcessorRequest}: the plugin checks it and shapes the answer,
+     * which vLLM wraps with a request id and a time. Without a plugin vLLM refuses it.
+     */
+    private void pluginPooling(ServerRequest req, ServerResponse res, JsonNode data) throws Exception {
+        IoPlugin installed = plugin.orElseThrow(() -> ApiError.badRequest("No IOProcessor plugin installed. "
+                + "Please refer to the documentation and to the 'prithvi_geospatial_mae_io_processor' offline inference example "
+                + "for more details."));
+        checks.inputTokens(IoPlugin.texts(data));
+        JsonNode answer = installed.answer(data);
+        long serviceTime = RequestChecks.millis(req, SERVICE_TIME, sim.serviceTimeMs());
+        infer(res, () -> {
+            pause(serviceTime);
+            ObjectNode response = json.object();
+            response.put("request_id", "pooling-" + ids.incrementAndGet());
+            response.put("created_at", now());
+            response.set("data", answer);
             lastBytes(req);
             json.send(res, 200, response);
         });
@@ -108,7 +135,7 @@ final class InferenceService implements HttpService {
                 ObjectNode item = data.addObject().put("index", i).put("object", "embedding");
                 float[] vector = FakeModel.vector(items.get(i), dims);
                 if (base64) {
-                    item.put("embedding", base64(vector));
+                    item.put("embedding", FakeModel.base64(vector));
                 } else {
                     floats(item.putArray("embedding"), vector);
                 }
@@ -251,14 +278,6 @@ final class InferenceService implements HttpService {
         }
     }
 
-    /** OpenAI's base64 encoding: little-endian float32s. */
-    private static String base64(float[] values) {
-        ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        for (float value : values) {
-            bytes.putFloat(value);
-        }
-        return Base64.getEncoder().encodeToString(bytes.array());
-    }
 
     @FunctionalInterface
     private interface Work {

@@ -28,8 +28,8 @@ public final class Main {
         try {
             command = CommandLine.parse(List.of(args), System.getenv(), System.getProperty("java.io.tmpdir"));
         } catch (UsageException e) {
-            System.err.println(CommandLine.SHORT_USAGE);
-            System.err.println("vllm-sim: error: " + e.getMessage());
+            System.err.println(e.asVllm() ? CommandLine.VLLM_USAGE : CommandLine.SHORT_USAGE);
+            System.err.println((e.asVllm() ? "vllm serve" : "vllm-sim") + ": error: " + e.getMessage());
             System.exit(2);
             return;
         }

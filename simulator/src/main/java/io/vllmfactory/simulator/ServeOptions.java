@@ -2,6 +2,7 @@ package io.vllmfactory.simulator;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The subset of {@code vllm serve}'s flags that change what the simulator does.
@@ -13,6 +14,7 @@ import java.util.Objects;
  * @param gpuMemoryUtilization share of the GPU this instance reserves, in (0, 1]
  * @param maxNumSeqs           how many inference requests run at once; the rest wait
  * @param maxModelLen          context length: prompt plus completion tokens
+ * @param ioProcessorPlugin    the IO processor plugin that answers {@code /pooling} requests with {@code data}
  */
 record ServeOptions(String model,
                     List<String> servedModelNames,
@@ -20,7 +22,8 @@ record ServeOptions(String model,
                     int port,
                     double gpuMemoryUtilization,
                     int maxNumSeqs,
-                    int maxModelLen) {
+                    int maxModelLen,
+                    Optional<String> ioProcessorPlugin) {
 
     static final String DEFAULT_HOST = "127.0.0.1";
     static final int DEFAULT_PORT = 8000;
@@ -47,6 +50,7 @@ record ServeOptions(String model,
         if (maxNumSeqs < 1) {
             throw new IllegalArgumentException("maxNumSeqs: " + maxNumSeqs + " (expected: >= 1)");
         }
+        Objects.requireNonNull(ioProcessorPlugin, "ioProcessorPlugin");
         if (maxModelLen < 1) {
             throw new IllegalArgumentException("maxModelLen: " + maxModelLen + " (expected: >= 1)");
         }

@@ -52,13 +52,17 @@ record SimKnobs(Duration startupDelay,
         }
     }
 
-    /** The default ledger: one file per pretend GPU, named after the first visible CUDA device. */
-    static Path defaultLedger(String tmpDir, String cudaVisibleDevices) {
-        String device = "0";
-        if (cudaVisibleDevices != null && !cudaVisibleDevices.isBlank()) {
-            device = cudaVisibleDevices.split(",")[0].trim().replaceAll("[^A-Za-z0-9_-]", "_");
+    /** Stands in a ledger path for the instance's pretend GPU, so instances on different GPUs never share one. */
+    static final String DEVICE = "{device}";
+    /** The default ledger's name: one file per pretend GPU. */
+    static final String DEFAULT_LEDGER = "vllm-sim-gpu-" + DEVICE + ".ledger";
+
+    /** The pretend GPU an instance runs on: the first visible CUDA device, made safe for a file name. */
+    static String device(String cudaVisibleDevices) {
+        if (cudaVisibleDevices == null || cudaVisibleDevices.isBlank()) {
+            return "0";
         }
-        return Path.of(tmpDir, "vllm-sim-gpu-" + device + ".ledger");
+        return cudaVisibleDevices.split(",")[0].trim().replaceAll("[^A-Za-z0-9_-]", "_");
     }
 
     private static void requireNonNegative(String name, long value) {

@@ -55,11 +55,15 @@ final class Simulator implements AutoCloseable {
         log.info("api_server.py:1396", "model=" + serve.model() + " served_model_name=" + serve.servedModelNames()
                 + " host=" + serve.host() + " port=" + serve.port() + " gpu_memory_utilization="
                 + serve.gpuMemoryUtilization() + " max_num_seqs=" + serve.maxNumSeqs() + " max_model_len="
-                + serve.maxModelLen());
+                + serve.maxModelLen() + serve.ioProcessorPlugin().map(p -> " io_processor_plugin=" + p).orElse(""));
         load(serve, sim.startupDelay());
         if (sim.failStartup().isPresent()) {
             log.error("core.py:515", "EngineCore failed to start.");
             throw new StartupException(sim.failStartup().get());
+        }
+        if (serve.ioProcessorPlugin().isPresent() && IoPlugin.named(serve.ioProcessorPlugin().get()).isEmpty()) {
+            log.error("core.py:515", "EngineCore failed to start.");
+            throw new StartupException(IoPlugin.notInstalled(serve.ioProcessorPlugin().get()));
         }
         reserveGpuMemory(serve, sim);
         WebServer started = WebServer.builder()

@@ -96,6 +96,28 @@ class CommandLineTest {
         assertThat(e.getMessage(), is(message));
     }
 
+    @ParameterizedTest(name = "[{index}] {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            serve m --task embed --port 1           | unrecognized arguments: --task embed
+            serve m --port 1 --task=classify        | unrecognized arguments: --task=classify
+            serve m --task --runner pooling         | unrecognized arguments: --task
+            """)
+    void taskIsRefusedAsVllmRefusesItSince0Point13(String line, String message) {
+        UsageException e = assertThrows(UsageException.class,
+                () -> CommandLine.parse(Arrays.asList(line.strip().split(" ")), Map.of(), "/tmp"));
+        assertThat(e.getMessage(), is(message));
+        assertThat(e.asVllm(), is(true));
+    }
+
+    @Test
+    void theIoProcessorPluginIsReadAndTheLedgerIsPerDevice() throws UsageException {
+        SimulatorConfig config = parse("serve m --io-processor-plugin mmbert_gliner_io --sim-gpu-ledger /x/gpu-{device}.l",
+                Map.of("CUDA_VISIBLE_DEVICES", "1"));
+        assertThat(config.serve().ioProcessorPlugin(), is(Optional.of("mmbert_gliner_io")));
+        assertThat(config.sim().gpuLedger(), is(Path.of("/x/gpu-1.l")));
+        assertThat(parse("serve m").serve().ioProcessorPlugin(), is(Optional.empty()));
+    }
+
     @Test
     void servedModelNameTakesSeveralNamesAndTheFirstIsReported() throws UsageException {
         ServeOptions serve = parse("serve /models/x --served-model-name a b --port 0").serve();

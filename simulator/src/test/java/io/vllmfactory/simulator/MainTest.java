@@ -103,6 +103,24 @@ class MainTest {
         }
     }
 
+    @Test
+    void taskExitsTwoWithVllmsOwnUsageAndError() throws Exception {
+        try (SimProcess sim = SimProcess.start(serve("--sim-startup-delay", "0", "--task", "embed"))) {
+            assertThat(sim.awaitExit(START), is(2));
+            assertThat(sim.stderr(), contains("usage: vllm serve [model_tag] [options]",
+                    "vllm serve: error: unrecognized arguments: --task embed"));
+        }
+    }
+
+    @Test
+    void aPluginThatIsNotInstalledFailsStartupWithVllmsMessage() throws Exception {
+        try (SimProcess sim = SimProcess.start(serve("--sim-startup-delay", "0", "--io-processor-plugin", "gliner"))) {
+            assertThat(sim.awaitExit(START), is(1));
+            assertThat(sim.stderr().getLast(), startsWith("ValueError: The model requires the 'gliner' IO Processor"
+                    + " plugin but it is not installed. Available plugins: ['mmbert_gliner_io', "));
+        }
+    }
+
     private static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
         return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -36,6 +36,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.isIn;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -132,7 +133,7 @@ class SimulatorTest {
         String body = "{\"model\":\"sim-model\",\"input\":\"Barack Obama was born in Hawaii\"}";
         JsonNode first = json(post(simulator, "/pooling", body));
         JsonNode again = json(post(simulator, "/pooling", body));
-        JsonNode other = json(post(simulator, "/pooling", "{\"data\":{\"text\":\"something else\"}}"));
+        JsonNode other = json(post(simulator, "/pooling", "{\"input\":\"something else\"}"));
 
         assertThat(first.path("id").asText(), startsWith("pool-"));
         assertThat(first.path("object").asText(), is("list"));
@@ -143,6 +144,49 @@ class SimulatorTest {
         assertThat(item.path("data"), is(again.path("data").path(0).path("data")));
         assertThat(item.path("data"), not(other.path("data").path(0).path("data")));
         assertThat(first.path("usage").path("prompt_tokens").asInt(), is(6));
+    }
+
+    @Test
+    void theSeedsGlinerRequestIsAnsweredWithEntitiesByItsPlugin() throws Exception {
+        // vllm-factory's docs/multi_instance_serving.md, verbatim
+        String seed = """
+                {
+                  "model": "/tmp/sauerkraut-gliner-vllm",
+                  "data": {
+                    "text": "Apple Inc. announced a partnership with OpenAI in San Francisco.",
+                    "labels": ["company", "location", "person"],
+                    "threshold": 0.3
+                  }
+                }""";
+        Simulator gliner = start(new ByteArrayOutputStream(), "--served-model-name", "/tmp/sauerkraut-gliner-vllm",
+                "--io-processor-plugin", "mmbert_gliner_io", "--dtype", "bfloat16", "--enforce-eager");
+        try {
+            HttpResponse<String> response = post(gliner, "/pooling", seed);
+            assertThat(response.body(), response.statusCode(), is(200));
+            JsonNode body = json(response);
+            assertThat(body.path("request_id").asText(), startsWith("pooling-"));
+            assertThat(body.path("created_at").isIntegralNumber(), is(true));
+            List<String> found = new ArrayList<>();
+            for (JsonNode entity : body.path("data")) {
+                assertThat(entity.path("label").asText(), isIn(List.of("company", "location", "person")));
+                assertThat(entity.path("score").asDouble(), greaterThanOrEqualTo(0.3));
+                found.add(entity.path("text").asText());
+            }
+            assertThat(found, is(List.of("Apple Inc", "OpenAI", "San Francisco")));
+            assertThat("an input request still gets vectors", json(post(gliner, "/pooling", "{\"input\":\"x\"}"))
+                    .path("data").path(0).path("data").size(), is(FakeModel.DIMENSIONS));
+        } finally {
+            gliner.close();
+        }
+    }
+
+    @Test
+    void aPluginRequestWithoutAPluginIsRefusedAsVllmRefusesIt() throws Exception {
+        HttpResponse<String> response = post(simulator, "/pooling",
+                "{\"model\":\"sim-model\",\"data\":{\"text\":\"Apple\",\"labels\":[\"company\"]}}");
+
+        assertThat(response.statusCode(), is(400));
+        assertThat(json(response).path("message").asText(), startsWith("No IOProcessor plugin installed."));
     }
 
     @Test

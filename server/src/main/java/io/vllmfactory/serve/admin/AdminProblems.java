@@ -38,6 +38,7 @@ final class AdminProblems {
             case FleetException.OverBudget e -> conflict("over-budget", e);
             case FleetException.WrongState e -> conflict("wrong-state", e);
             case FleetException.DirectMode e -> conflict("direct-mode", e);
+            case FleetException.NotLaunched e -> conflict("not-launched", e);
             case FleetException.UnknownInstance e ->
                     new Problem(Status.NOT_FOUND_404, "not-found", title("not-found"), e.getMessage(), List.of());
             case FleetException.Invalid e -> new Problem(Status.BAD_REQUEST_400, "invalid-request",

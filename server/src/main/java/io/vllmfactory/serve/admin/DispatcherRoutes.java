@@ -71,6 +71,7 @@ final class DispatcherRoutes {
     private ObjectNode fleetStatus() {
         List<InstanceView> all = fleet.instances();
         ObjectNode o = Json.object();
+        o.put("launched", fleet.launched());
         o.put("direct", fleet.direct());
         o.put("instances", all.size());
         o.put("ready", (int) all.stream().filter(v -> v.state() == BackendState.READY).count());

@@ -1,5 +1,6 @@
 package io.vllmfactory.serve.admin;
 
+import io.vllmfactory.serve.supervise.Change;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.FleetException;
 import io.vllmfactory.serve.supervise.InstanceView;
@@ -13,7 +14,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.lang.System.Logger.Level;
-import java.util.List;
 import java.util.Optional;
 
 /** {@code /admin/instances}: list, read, add, scale, remove and restart instances through the {@link Fleet}. */
@@ -42,41 +42,45 @@ final class InstanceRoutes {
     void add(ServerRequest req, ServerResponse res) {
         boolean rebalance = AdminRequests.rebalance(req);
         int count = AdminRequests.count(AdminRequests.body(req), false).orElse(1);
-        List<Integer> ids = fleet.add(count, rebalance);
-        LOG.log(Level.INFO, "admin: add {0} instance(s){1}: accepted, new ids {2}", count, rebalanceNote(rebalance), ids);
-        accepted(res, "add", ids, ids.size() == 1 ? Optional.of(ids.getFirst()) : Optional.empty());
+        Change change = fleet.add(count, rebalance);
+        LOG.log(Level.INFO, "admin: add {0} instance(s){1}: accepted, new ids {2}: {3}", count,
+                rebalanceNote(rebalance), change.ids(), change.summary());
+        Optional<Integer> follow = change.ids().size() == 1 ? Optional.of(change.ids().getFirst()) : Optional.empty();
+        accepted(res, "add", change, follow);
     }
 
     void scale(ServerRequest req, ServerResponse res) {
         boolean rebalance = AdminRequests.rebalance(req);
         int count = AdminRequests.count(AdminRequests.body(req), true).getAsInt();
-        List<Integer> ids = fleet.scaleTo(count, rebalance);
-        LOG.log(Level.INFO, "admin: scale to {0} instance(s){1}: accepted, acting on ids {2}", count,
-                rebalanceNote(rebalance), ids);
-        accepted(res, "scale", ids, Optional.empty());
+        Change change = fleet.scaleTo(count, rebalance);
+        LOG.log(Level.INFO, "admin: scale to {0} instance(s){1}: accepted, acting on ids {2}: {3}", count,
+                rebalanceNote(rebalance), change.ids(), change.summary());
+        accepted(res, "scale", change, Optional.empty());
     }
 
     void remove(ServerRequest req, ServerResponse res) {
         int id = AdminRequests.id(req);
-        fleet.remove(id);
+        Change change = fleet.remove(id);
         LOG.log(Level.INFO, "admin: remove instance {0}: accepted, draining", id);
-        accepted(res, "remove", List.of(id), Optional.of(id));
+        accepted(res, "remove", change, Optional.of(id));
     }
 
     void restart(ServerRequest req, ServerResponse res) {
         int id = AdminRequests.id(req);
-        fleet.restart(id);
+        Change change = fleet.restart(id);
         LOG.log(Level.INFO, "admin: restart instance {0}: accepted", id);
-        accepted(res, "restart", List.of(id), Optional.of(id));
+        accepted(res, "restart", change, Optional.of(id));
     }
 
-    /** 202 with the instances acted on as they are now; {@code follow} becomes the Location. */
-    private void accepted(ServerResponse res, String operation, List<Integer> ids, Optional<Integer> follow) {
+    /** 202 with the instances acted on as they are now and the plan; {@code follow} becomes the Location. */
+    private void accepted(ServerResponse res, String operation, Change change, Optional<Integer> follow) {
         ObjectNode body = Json.object();
         body.put("operation", operation);
         ArrayNode idArray = body.putArray("ids");
-        ids.forEach(idArray::add);
-        body.set("instances", Views.instances(ids.stream().flatMap(id -> fleet.instance(id).stream()).toList()));
+        change.ids().forEach(idArray::add);
+        body.set("instances",
+                Views.instances(change.ids().stream().flatMap(id -> fleet.instance(id).stream()).toList()));
+        body.set("plan", Views.plan(change));
         follow.ifPresent(id -> res.header(HeaderNames.LOCATION, Views.href(id)));
         res.status(Status.ACCEPTED_202);
         Json.send(res, body);

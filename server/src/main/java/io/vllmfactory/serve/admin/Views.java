@@ -1,11 +1,14 @@
 package io.vllmfactory.serve.admin;
 
+import io.vllmfactory.serve.supervise.Change;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.InstanceView;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 
@@ -24,6 +27,7 @@ final class Views {
         ObjectNode o = Json.object();
         o.put("id", v.id());
         o.put("href", href(v.id()));
+        o.put("url", v.url());
         o.put("port", v.port());
         if (v.pid() >= 0) {
             o.put("pid", v.pid());
@@ -33,11 +37,31 @@ final class Views {
         o.put("state", v.state().name().toLowerCase(Locale.ROOT));
         o.put("in_flight", v.inFlight());
         o.put("max_batch", v.maxBatch());
-        o.put("gpu_memory_fraction", v.gpuMemoryFraction());
+        if (v.gpuMemoryFraction().isPresent()) {
+            o.put("gpu_memory_fraction", v.gpuMemoryFraction().getAsDouble());
+        } else {
+            o.putNull("gpu_memory_fraction");
+        }
+        o.put("device", v.device());
         o.put("restarts", v.restarts());
         o.put("uptime_seconds", v.uptime() == null ? 0.0 : v.uptime().toMillis() / 1000.0);
         o.put("last_error", v.lastError());
         o.put("since", v.since() == null ? null : v.since().toString());
+        o.put("state_seconds", v.since() == null ? 0.0
+                : Math.max(0, Duration.between(v.since(), Instant.now()).toMillis()) / 1000.0);
+        o.put("last_log_line", v.lastLine());
+        return o;
+    }
+
+    /** What a change will do: its steps in order and one sentence for people. */
+    static ObjectNode plan(Change change) {
+        ObjectNode o = Json.object();
+        o.put("summary", change.summary());
+        ArrayNode steps = o.putArray("steps");
+        for (Change.Step s : change.steps()) {
+            steps.addObject().put("action", s.action().name().toLowerCase(Locale.ROOT)).put("id", s.id())
+                    .put("device", s.device()).put("gpu_memory_fraction", s.fraction());
+        }
         return o;
     }
 
@@ -47,13 +71,18 @@ final class Views {
         return a;
     }
 
+    /** The budget per GPU, what the instances hold and what is free, summed and per GPU. */
     static ObjectNode gpu(Fleet fleet) {
         double budget = fleet.gpuBudget();
-        double inUse = fleet.gpuInUse();
         ObjectNode o = Json.object();
         o.put("budget", round(budget));
-        o.put("in_use", round(inUse));
-        o.put("free", round(Math.max(0, budget - inUse)));
+        o.put("in_use", round(fleet.gpuInUse()));
+        o.put("free", round(fleet.gpus().stream().mapToDouble(g -> Math.max(0, budget - g.inUse())).sum()));
+        ArrayNode devices = o.putArray("devices");
+        for (Fleet.Gpu g : fleet.gpus()) {
+            devices.addObject().put("device", g.device()).put("instances", g.instances())
+                    .put("in_use", round(g.inUse())).put("free", round(Math.max(0, budget - g.inUse())));
+        }
         return o;
     }
 

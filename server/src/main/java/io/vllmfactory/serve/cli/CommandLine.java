@@ -13,7 +13,8 @@ import java.util.Optional;
 
 /**
  * What the user typed: {@code vllm-factory-serve [MODEL] [--flag value ...] [-- EXTRA_ARGS...]}.
- * Flags come from {@link SettingTable}; {@code --flag=value} works too. Everything after {@code --}
+ * Flags come from {@link SettingTable}; {@code --flag=value} works too, and every switch has a
+ * {@code --no-} form that turns it off (e.g. {@code --no-trust-remote-code}). Everything after {@code --}
  * is kept verbatim for the backends. MODEL and the words after {@code --} also land in {@link #flags()}
  * as the settings {@code model} and {@code extra-args}, so they take part in the precedence like flags.
  *
@@ -59,6 +60,15 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
                 config = Path.of(v);
                 continue;
             }
+            Optional<Setting> negated = negated(name);
+            if (negated.isPresent()) {
+                if (inline != null) {
+                    throw new ConfigException(name + " takes no value (expected: " + name + " alone, or "
+                            + negated.get().flag() + "=" + inline + ")");
+                }
+                flags.put(negated.get().key(), "false");
+                continue;
+            }
             Setting s = SettingTable.byFlag(name).orElseThrow(() -> new ConfigException(
                     "unknown flag " + name + " (see --help; arguments for the backends go after --)"));
             String v;
@@ -95,6 +105,14 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
                 List.copyOf(extra), help);
     }
 
+    /** The switch that {@code --no-NAME} turns off, if {@code flag} is such a form. */
+    private static Optional<Setting> negated(String flag) {
+        if (!flag.startsWith("--no-")) {
+            return Optional.empty();
+        }
+        return SettingTable.byFlag("--" + flag.substring(5)).filter(Setting::isSwitch);
+    }
+
     private static String value(String[] args, int i, String flag) {
         if (i >= args.length || (args[i].startsWith("--") && args[i].length() > 2)) {
             throw new ConfigException(flag + " needs a value (see --help)");
@@ -108,7 +126,10 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
         sb.append("Usage: vllm-factory-serve MODEL [OPTIONS] [-- EXTRA_BACKEND_ARGS...]\n")
           .append("       vllm-factory-serve --backend-url URL [--backend-url URL ...] [OPTIONS]\n\n")
           .append("Launches N model-server backends for MODEL (vllm serve by default), keeps them alive and serves\n")
-          .append("them behind one endpoint; or serves backends that run already (--backend-url).\n\n")
+          .append("them behind one endpoint; or serves backends that run already (--backend-url). The backends'\n")
+          .append("command line is written for vLLM >= ").append(SettingTable.VLLM_VERSION)
+          .append(" (what the Python vllm-factory needs; a --task becomes\n")
+          .append("--runner/--convert, since vLLM 0.13 takes no --task).\n\n")
           .append("Every option is also an environment variable VLLM_FACTORY_<NAME> and a key of the --config YAML\n")
           .append("file (precedence: flags, environment, file, defaults). Durations: 30s, 5m, 500ms; sizes: 1MiB.\n");
         line(sb, "--config FILE", "YAML file with any of the settings below (keys without the leading --)");
@@ -117,6 +138,7 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
             sb.append('\n').append(section.title()).append(":\n");
             for (Setting s : section.settings()) {
                 String left = "--".equals(s.flag()) ? "-- ARGS..."
+                        : s.isSwitch() && "true".equals(s.defaultValue()) ? s.flag() + ", --no-" + s.flag().substring(2)
                         : s.flag() + (s.isSwitch() ? "" : " " + s.kind().name());
                 String def = s.defaultValue() == null || s.defaultValue().isEmpty() ? ""
                         : " [default: " + s.defaultValue() + "]";

@@ -9,7 +9,10 @@ import java.util.stream.Collectors;
 /** Every setting the sidecar knows: the single source for flags, environment, YAML and {@code --help}. */
 public final class SettingTable {
     /** The backends' fixed arguments, as the Python vllm-factory-serve always passes them. */
-    public static final String FIXED_BACKEND_ARGS = "--no-enable-prefix-caching --no-enable-chunked-prefill --disable-log-stats";
+    public static final String FIXED_BACKEND_ARGS = "--no-enable-prefix-caching --no-enable-chunked-prefill"
+            + " --uvicorn-log-level warning --disable-log-stats";
+    /** The vLLM release the backends' command line is written for (the Python vllm-factory needs it too). */
+    public static final String VLLM_VERSION = "0.19";
 
     /**
      * A titled group of settings, for {@code --help}.
@@ -22,24 +25,39 @@ public final class SettingTable {
 
     /** The settings grouped as {@code --help} shows them. */
     public static final List<Section> SECTIONS = List.of(
-            new Section("Backends (the flags of the Python vllm-factory-serve, same defaults)", List.of(
+            new Section("Backends (the Python vllm-factory-serve's flags and defaults, for vLLM >= "
+                    + VLLM_VERSION + ")", List.of(
                     Setting.of("model", Kind.STRING, "", "model name or path the backends serve (same as the positional MODEL)"),
                     Setting.of("num-instances", Kind.INT, "1", "backend instances to run; 1 serves on the public port directly"),
                     Setting.of("max-batch-size", Kind.INT, "32",
                             "most requests in flight per backend (also each backend's --max-num-seqs)"),
                     Setting.of("port-start", Kind.INT, "9100", "first backend port; backends listen on 127.0.0.1:P, P+1, ..."),
                     Setting.of("gpu-memory-utilization", Kind.STRING, "auto",
-                            "GPU memory fraction per backend; auto = budget/N clamped to 0.10..0.80, two decimals"),
+                            "GPU memory fraction per backend; auto = budget / instances on its GPU,"
+                            + " clamped to 0.10..0.80"),
                     Setting.of("dtype", Kind.STRING, "auto", "the backends' --dtype"),
                     Setting.of("enforce-eager", Kind.BOOLEAN, "false", "pass --enforce-eager to the backends"),
-                    Setting.of("io-processor-plugin", Kind.STRING, "", "the backends' --io-processor-plugin"),
+                    Setting.of("io-processor-plugin", Kind.STRING, "",
+                            "the backends' --io-processor-plugin, e.g. mmbert_gliner_io"),
                     Setting.of("max-model-len", Kind.INT, "", "the backends' --max-model-len"),
-                    Setting.of("cuda-devices", Kind.STRING, "", "CUDA_VISIBLE_DEVICES for the backends, e.g. 0 or 0,1"),
-                    Setting.of("task", Kind.STRING, "", "the backends' --task"),
+                    Setting.of("cuda-devices", Kind.STRING, "", "CUDA devices, e.g. 0,1: instance i runs on device i"
+                            + " mod their count (CUDA_VISIBLE_DEVICES); default: the sidecar's CUDA_VISIBLE_DEVICES,"
+                            + " else 0"),
+                    Setting.of("task", Kind.STRING, "", "embed, classify, reward, score, generate, ...: written as the"
+                            + " --runner/--convert vLLM >= 0.13 takes instead of --task"),
+                    Setting.of("runner", Kind.STRING, "", "the backends' --runner: auto, generate, pooling or draft"),
+                    Setting.of("convert", Kind.STRING, "",
+                            "the backends' --convert: auto, none, embed, classify or reward"),
                     Setting.of("max-num-batched-tokens", Kind.INT, "", "the backends' --max-num-batched-tokens"),
+                    Setting.of("quantization", Kind.STRING, "", "the backends' --quantization (none: left out)"),
+                    Setting.of("tensor-parallel-size", Kind.INT, "1",
+                            "GPUs per backend: its --tensor-parallel-size (passed when > 1), that many of"
+                            + " --cuda-devices"),
                     Setting.of("tokenizer", Kind.STRING, "", "the backends' --tokenizer"),
                     Setting.of("served-model-name", Kind.STRING, "", "the backends' --served-model-name"),
-                    Setting.of("trust-remote-code", Kind.BOOLEAN, "false", "pass --trust-remote-code to the backends"),
+                    Setting.of("pooler-config", Kind.STRING, "", "the backends' --pooler-config, a JSON object"),
+                    Setting.of("trust-remote-code", Kind.BOOLEAN, "true",
+                            "pass --trust-remote-code to the backends, as the Python tool does"),
                     new Setting("extra-args", "--", Kind.WORDS, "",
                             "everything after -- goes to every backend (a forwarded --gpu-memory-utilization is dropped)"))),
             new Section("Supervision", List.of(
@@ -48,7 +66,7 @@ public final class SettingTable {
                     Setting.of("backend-fixed-args", Kind.WORDS, FIXED_BACKEND_ARGS,
                             "arguments every backend gets after its flags; \"\" for none"),
                     Setting.of("gpu-memory-budget", Kind.DOUBLE, "0.92",
-                            "GPU memory fraction all instances may share (the automatic split divides it)"),
+                            "GPU memory fraction the instances on one GPU may share (the automatic split divides it)"),
                     Setting.of("startup-timeout", Kind.DURATION, "600s",
                             "longest a backend may load before its /health answers 200"),
                     Setting.of("stop-grace", Kind.DURATION, "10s",

@@ -22,10 +22,12 @@ import java.util.OptionalInt;
 public final class Settings {
     private final Map<String, Object> values;
     private final Map<String, String> origins;
+    private final Map<String, String> env;
 
-    private Settings(Map<String, Object> values, Map<String, String> origins) {
+    private Settings(Map<String, Object> values, Map<String, String> origins, Map<String, String> env) {
         this.values = values;
         this.origins = origins;
+        this.env = env;
     }
 
     /**
@@ -55,7 +57,7 @@ public final class Settings {
             String flag = SettingTable.byKey(key).flag();
             origins.put(key, "--".equals(flag) ? "arguments after --" : flag);
         });
-        return new Settings(values, origins);
+        return new Settings(values, origins, Map.copyOf(env));
     }
 
     private static void readYaml(Path path, Map<String, Object> values, Map<String, String> origins) {
@@ -99,6 +101,14 @@ public final class Settings {
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * A variable of the environment the settings were resolved in that is not a setting itself but decides a
+     * default, e.g. {@code CUDA_VISIBLE_DEVICES}; empty when unset or blank.
+     */
+    public Optional<String> environment(String name) {
+        return Optional.ofNullable(env.get(name)).map(String::strip).filter(v -> !v.isEmpty());
     }
 
     /** Where a setting's value came from, for error messages. */

@@ -1,13 +1,20 @@
 package io.vllmfactory.serve.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * How the sidecar launches and keeps its backends (MODEL mode).
@@ -43,10 +50,11 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
         check(port >= 0 && port <= 65535, "port", port, "0..65535");
         check(adminPort >= 0 && adminPort <= 65535, "adminPort", adminPort, "0..65535");
         check(gpuMemoryBudget > 0 && gpuMemoryBudget <= 1, "gpuMemoryBudget", gpuMemoryBudget, "> 0 and <= 1");
+        int perGpu = (numInstances + backend.deviceGroups().size() - 1) / backend.deviceGroups().size();
         gpuMemoryUtilization.ifPresent(g -> {
             check(g > 0 && g <= 1, "gpuMemoryUtilization", g, "auto, or > 0 and <= 1");
-            check(g * numInstances <= 1 + 1e-9, "gpuMemoryUtilization", g,
-                    "at most " + String.format(Locale.ROOT, "%.2f", 1.0 / numInstances) + " for " + numInstances
+            check(g * perGpu <= 1 + 1e-9, "gpuMemoryUtilization", g,
+                    "at most " + String.format(Locale.ROOT, "%.2f", 1.0 / perGpu) + " for " + perGpu
                     + " instances on one GPU, or auto");
         });
         check(startupTimeout.toMillis() >= 1, "startupTimeout", startupTimeout, ">= 1ms");
@@ -116,7 +124,8 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
     }
 
     /**
-     * What one backend runs: the command and the vLLM flags the sidecar writes for it.
+     * What one backend runs: the command and the vLLM flags the sidecar writes for it, for vLLM
+     * {@value SettingTable#VLLM_VERSION} and later.
      *
      * @param command             the command that starts a backend, e.g. {@code vllm serve}
      * @param model               MODEL
@@ -125,25 +134,32 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
      * @param enforceEager        --enforce-eager
      * @param ioProcessorPlugin   --io-processor-plugin, if set
      * @param maxModelLen         --max-model-len, if set
-     * @param task                --task, if set
+     * @param runner              --runner, if set (also from a --task)
+     * @param convert             --convert, if set (also from a --task)
      * @param maxNumBatchedTokens --max-num-batched-tokens, if set
+     * @param quantization        --quantization, if set and not {@code none}
+     * @param tensorParallelSize  --tensor-parallel-size: the GPUs each backend takes (written when > 1)
      * @param tokenizer           --tokenizer, if set
      * @param servedModelName     --served-model-name, if set
+     * @param poolerConfig        --pooler-config, a JSON object, if set
      * @param trustRemoteCode     --trust-remote-code
-     * @param cudaDevices         CUDA_VISIBLE_DEVICES, if set
+     * @param cudaDevices         the CUDA devices the backends share, in order
      * @param fixedArgs           arguments every backend gets after its flags
      * @param extraArgs           arguments forwarded after {@code --}
      */
     public record BackendSpec(List<String> command, String model, int maxNumSeqs, String dtype, boolean enforceEager,
-                              Optional<String> ioProcessorPlugin, OptionalInt maxModelLen, Optional<String> task,
-                              OptionalInt maxNumBatchedTokens, Optional<String> tokenizer,
-                              Optional<String> servedModelName, boolean trustRemoteCode, Optional<String> cudaDevices,
+                              Optional<String> ioProcessorPlugin, OptionalInt maxModelLen, Optional<String> runner,
+                              Optional<String> convert, OptionalInt maxNumBatchedTokens, Optional<String> quantization,
+                              int tensorParallelSize, Optional<String> tokenizer, Optional<String> servedModelName,
+                              Optional<String> poolerConfig, boolean trustRemoteCode, List<String> cudaDevices,
                               List<String> fixedArgs, List<String> extraArgs) {
         /** Flags the sidecar writes itself: forwarding one would break supervision or routing. */
         private static final Set<String> RESERVED = Set.of("--host", "--port", "--max-num-seqs");
+        private static final ObjectMapper JSON = new ObjectMapper();
 
         public BackendSpec {
             command = List.copyOf(command);
+            cudaDevices = List.copyOf(cudaDevices);
             fixedArgs = List.copyOf(fixedArgs);
             extraArgs = List.copyOf(extraArgs);
             check(!command.isEmpty(), "command", "''", "a command such as 'vllm serve'");
@@ -151,23 +167,80 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
             check(maxNumSeqs >= 1, "maxNumSeqs", maxNumSeqs, ">= 1");
             maxModelLen.ifPresent(n -> check(n >= 1, "maxModelLen", n, ">= 1"));
             maxNumBatchedTokens.ifPresent(n -> check(n >= 1, "maxNumBatchedTokens", n, ">= 1"));
+            runner.ifPresent(r -> check(VllmTask.RUNNERS.contains(r), "runner", "'" + r + "'",
+                    String.join(", ", VllmTask.RUNNERS)));
+            convert.ifPresent(c -> check(VllmTask.CONVERTS.contains(c), "convert", "'" + c + "'",
+                    String.join(", ", VllmTask.CONVERTS)));
+            check(tensorParallelSize >= 1, "tensorParallelSize", tensorParallelSize, ">= 1");
+            poolerConfig.ifPresent(p -> check(isJsonObject(p), "poolerConfig", "'" + p + "'",
+                    "a JSON object such as {\"pooling_type\": \"MEAN\", \"normalize\": true}"));
+            String devices = String.join(",", cudaDevices);
+            check(!cudaDevices.isEmpty() && cudaDevices.stream().noneMatch(String::isBlank)
+                  && cudaDevices.stream().distinct().count() == cudaDevices.size(), "cudaDevices", "'" + devices + "'",
+                    "CUDA device ids separated by commas, each once, e.g. 0,1");
+            check(cudaDevices.size() % tensorParallelSize == 0, "cudaDevices", "'" + devices + "'",
+                    "a multiple of --tensor-parallel-size " + tensorParallelSize + " devices: each backend takes "
+                    + tensorParallelSize);
             for (List<String> args : List.of(fixedArgs, extraArgs)) {
+                String field = args == fixedArgs ? "fixedArgs" : "extraArgs";
                 for (String a : args) {
-                    String flag = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
-                    check(!RESERVED.contains(flag.replace('_', '-')), args == fixedArgs ? "fixedArgs" : "extraArgs", a,
-                            "no --host, --port or --max-num-seqs: the sidecar writes them from --port-start and"
-                            + " --max-batch-size");
+                    String flag = (a.contains("=") ? a.substring(0, a.indexOf('=')) : a).replace('_', '-');
+                    check(!RESERVED.contains(flag), field, a, "no --host, --port or --max-num-seqs: the sidecar"
+                            + " writes them from --port-start and --max-batch-size");
+                    check(!flag.equals("--task"), field, a, "no --task, which vLLM 0.13 and later refuse: give"
+                            + " --task (or --runner and --convert) to the sidecar, which writes what vLLM takes");
                 }
             }
         }
 
+        /** The CUDA_VISIBLE_DEVICES of each place a backend can run: --tensor-parallel-size devices each. */
+        public List<String> deviceGroups() {
+            List<String> groups = new ArrayList<>();
+            for (int i = 0; i < cudaDevices.size(); i += tensorParallelSize) {
+                groups.add(String.join(",", cudaDevices.subList(i, i + tensorParallelSize)));
+            }
+            return List.copyOf(groups);
+        }
+
         static BackendSpec from(Settings s) {
+            Optional<String> runner = s.string("runner");
+            Optional<String> convert = s.string("convert");
+            Optional<String> task = s.string("task");
+            if (task.isPresent()) {
+                if (runner.isPresent() || convert.isPresent()) {
+                    throw s.invalid("task", "'" + task.get() + "'", "--task or --runner/--convert, not both");
+                }
+                VllmTask t = VllmTask.translate(task.get()).orElseThrow(() -> s.invalid("task", "'" + task.get() + "'",
+                        "one of " + String.join(", ", VllmTask.TASKS) + "; a model with an IO processor plugin needs"
+                        + " no task"));
+                runner = t.runner();
+                convert = t.convert();
+            }
+            int tensorParallel = s.integer("tensor-parallel-size");
             return new BackendSpec(s.words("backend-command"), s.string("model").orElse(""),
                     s.integer("max-batch-size"), s.string("dtype").orElse("auto"), s.bool("enforce-eager"),
-                    s.string("io-processor-plugin"), s.optionalInteger("max-model-len"), s.string("task"),
-                    s.optionalInteger("max-num-batched-tokens"), s.string("tokenizer"), s.string("served-model-name"),
-                    s.bool("trust-remote-code"), s.string("cuda-devices"), s.words("backend-fixed-args"),
+                    s.string("io-processor-plugin"), s.optionalInteger("max-model-len"), runner, convert,
+                    s.optionalInteger("max-num-batched-tokens"), s.string("quantization"), tensorParallel,
+                    s.string("tokenizer"), s.string("served-model-name"), s.string("pooler-config"),
+                    s.bool("trust-remote-code"), devices(s, tensorParallel), s.words("backend-fixed-args"),
                     s.words("extra-args"));
+        }
+
+        /** --cuda-devices, else the sidecar's own CUDA_VISIBLE_DEVICES, else the first devices from 0. */
+        private static List<String> devices(Settings s, int tensorParallel) {
+            Optional<String> list = s.string("cuda-devices").or(() -> s.environment("CUDA_VISIBLE_DEVICES"));
+            if (list.isEmpty()) {
+                return IntStream.range(0, Math.max(1, tensorParallel)).mapToObj(Integer::toString).toList();
+            }
+            return Arrays.stream(list.get().split(",", -1)).map(String::strip).toList();
+        }
+
+        private static boolean isJsonObject(String text) {
+            try {
+                return JSON.readTree(text) instanceof ObjectNode;
+            } catch (JsonProcessingException e) {
+                return false;
+            }
         }
     }
 

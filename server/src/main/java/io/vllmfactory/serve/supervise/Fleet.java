@@ -8,7 +8,7 @@ import java.util.Optional;
  *
  * <p>Mutating operations are serialised: while one runs, another is refused with
  * {@link FleetException.Busy}. They return once the change is decided and under way (new instances
- * are STARTING, removed ones DRAINING); callers follow progress through {@link #instances()}.
+ * are STARTING, removed ones DRAINING), with its plan; callers follow progress through {@link #instances()}.
  */
 public interface Fleet {
     /** Every instance the supervisor knows, in id order, with its current state. */
@@ -17,41 +17,53 @@ public interface Fleet {
     Optional<InstanceView> instance(int id);
 
     /**
-     * Adds {@code count} instances. Each takes {@link #gpuBudget()}/N of the GPU where N is the new
-     * count; without {@code rebalance} the new ones must fit in what is free, else
-     * {@link FleetException.OverBudget}; with it, existing instances are restarted one at a time at
-     * the new fraction first.
-     *
-     * @return the ids of the new instances
+     * Adds {@code count} instances, each on the GPU with the most free budget, at budget/n of it (n the GPU's
+     * new instance count), or at the pinned {@code --gpu-memory-utilization}. When that does not fit, the
+     * GPU's instances restart one at a time at the smaller share first: by themselves when the share is
+     * automatic, with {@code rebalance} when it is pinned; else {@link FleetException.OverBudget}, which is
+     * also the answer when the share would fall below the floor.
      */
-    List<Integer> add(int count, boolean rebalance);
+    Change add(int count, boolean rebalance);
 
     /**
-     * Grows or shrinks to {@code count} instances; shrinking drains the least loaded first (broken ones
-     * before working ones).
-     *
-     * @return the ids of the new instances when growing, of those being removed when shrinking
+     * Grows or shrinks to {@code count} instances; growing is {@link #add}, shrinking drains the least loaded
+     * first (broken ones before working ones).
      */
-    List<Integer> scaleTo(int count, boolean rebalance);
+    Change scaleTo(int count, boolean rebalance);
 
     /** Drains the instance (no new requests, in-flight ones finish within the drain timeout), then stops it. */
-    void remove(int id);
+    Change remove(int id);
 
     /** Drains, stops and starts the instance again (also brings a FAILED one back). */
-    void restart(int id);
+    Change restart(int id);
 
-    /** The whole GPU memory fraction instances may share (0.92 by default). */
+    /** The memory fraction of each GPU the instances may share (0.92 by default). */
     double gpuBudget();
 
-    /**
-     * The sum of the fractions of the instances that hold GPU memory now or are about to: every instance in
-     * {@link #instances()}, FAILED ones included (an operator may restart them).
-     */
-    double gpuInUse();
+    /** Each GPU (device group) the instances run on, with what they hold of it, in --cuda-devices order. */
+    List<Gpu> gpus();
+
+    /** The sum over {@link #gpus()} of what the instances hold. */
+    default double gpuInUse() {
+        return gpus().stream().mapToDouble(Gpu::inUse).sum();
+    }
 
     /** The mutating operation under way, e.g. {@code add 2}, or empty when none runs. */
     Optional<String> operation();
 
     /** True in --num-instances 1 mode without --always-proxy: the backend owns the public port; no scaling. */
     boolean direct();
+
+    /** False for backends that run already (--backend-url): the sidecar did not launch them and cannot change them. */
+    boolean launched();
+
+    /**
+     * One GPU (a device group) and what the instances on it hold.
+     *
+     * @param device    its CUDA_VISIBLE_DEVICES, e.g. {@code 1}
+     * @param instances instances placed on it, FAILED ones included
+     * @param inUse     the sum of their fractions
+     */
+    record Gpu(String device, int instances, double inUse) {
+    }
 }

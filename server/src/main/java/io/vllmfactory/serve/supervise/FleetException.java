@@ -41,6 +41,13 @@ public sealed class FleetException extends RuntimeException {
         }
     }
 
+    /** A change to backends the sidecar did not launch ({@code --backend-url}) (409). */
+    public static final class NotLaunched extends FleetException {
+        public NotLaunched(String message) {
+            super(message);
+        }
+    }
+
     /** A request that can never succeed, e.g. a negative count (400/422). */
     public static final class Invalid extends FleetException {
         public Invalid(String message) {

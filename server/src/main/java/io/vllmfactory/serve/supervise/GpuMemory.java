@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
-/** What {@code nvidia-smi} says about the GPU the backends will use, and whether they fit on it. */
+/** What {@code nvidia-smi} says about a GPU the backends will use, and whether the instances placed on it fit. */
 final class GpuMemory {
     private static final double MIB_PER_GIB = 1024;
 
@@ -23,13 +23,6 @@ final class GpuMemory {
      * @param freeMib  memory free right now
      */
     record Gpu(String device, long totalMib, long freeMib) {
-    }
-
-    /** The device the backends use: the first of {@code --cuda-devices}, else of the inherited variable, else 0. */
-    static String device(Optional<String> cudaDevices, String inherited) {
-        String list = cudaDevices.orElse(inherited == null ? "" : inherited).strip();
-        String first = list.isEmpty() ? "0" : list.split(",")[0].strip();
-        return first.isEmpty() ? "0" : first;
     }
 
     /** Reads {@code nvidia-smi --query-gpu=memory.total,memory.free --format=csv,noheader,nounits} output. */

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.Future;
 
@@ -41,6 +42,8 @@ final class Instance {
 
     final int id;
     final int port;
+    /** Its device group (CUDA_VISIBLE_DEVICES): where it runs for its whole life. */
+    final String device;
     final BackendLog log;
     double fraction;
     BackendState state = STOPPED;
@@ -57,9 +60,10 @@ final class Instance {
     Backoff.History history = Backoff.History.NONE;
     Future<?> pendingRestart;
 
-    Instance(int id, int port, double fraction, BackendLog log) {
+    Instance(int id, int port, String device, double fraction, BackendLog log) {
         this.id = id;
         this.port = port;
+        this.device = device;
         this.fraction = fraction;
         this.log = log;
     }
@@ -90,11 +94,17 @@ final class Instance {
         return state == DRAINING || state == STOPPING;
     }
 
-    InstanceView view(int maxBatch) {
+    /**
+     * @param maxBatch its max batch
+     * @param host     where the dispatcher reaches it
+     */
+    InstanceView view(int maxBatch, String host) {
         Duration uptime = readyAt != null && (running() || state == DRAINING)
                 ? Duration.between(readyAt, Instant.now()) : Duration.ZERO;
-        return new InstanceView(id, port, pid, state, backend == null ? 0 : backend.inFlight(), maxBatch, fraction,
-                Math.max(0, starts - 1), uptime, lastError, since);
+        String line = log.lastLine();
+        return new InstanceView(id, "http://" + host + ":" + port, port, pid, state,
+                backend == null ? 0 : backend.inFlight(), maxBatch, OptionalDouble.of(fraction), device,
+                Math.max(0, starts - 1), uptime, lastError, since, line.isEmpty() ? null : line);
     }
 
     void cancelRestart() {

@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -63,14 +64,15 @@ final class Launcher implements AutoCloseable {
 
     /**
      * @param argv    the backend's command line
+     * @param env     variables added to its environment
      * @param port    where it will listen
      * @param log     its output
      * @param label   how progress names it, e.g. {@code 2/4}
      * @param wanted  false once the launch should give up (a stop was asked for)
      * @param started told of the process as soon as it runs
      */
-    Outcome launch(List<String> argv, int port, BackendLog log, String label, BooleanSupplier wanted,
-                   Consumer<BackendProcess> started) {
+    Outcome launch(List<String> argv, Map<String, String> env, int port, BackendLog log, String label,
+                   BooleanSupplier wanted, Consumer<BackendProcess> started) {
         try {
             oneAtATime.acquire();
         } catch (InterruptedException e) {
@@ -85,10 +87,10 @@ final class Launcher implements AutoCloseable {
                 return new Outcome.Failed("its port " + listenHost() + ":" + port + " is in use by another process",
                         List.of());
             }
-            log.begin("start: " + String.join(" ", argv));
+            log.begin("start: CUDA_VISIBLE_DEVICES=" + env.get("CUDA_VISIBLE_DEVICES") + " " + String.join(" ", argv));
             BackendProcess p;
             try {
-                p = BackendProcess.start(argv, BackendCommand.environment(config.backend()), config.stopGrace(), log);
+                p = BackendProcess.start(argv, env, config.stopGrace(), log);
             } catch (IOException e) {
                 return new Outcome.Failed("could not be started: " + e.getMessage(), List.of());
             }

@@ -63,6 +63,11 @@ final class Lifecycle implements AutoCloseable {
         return closing;
     }
 
+    /** Where the dispatcher and the probes reach a backend. */
+    String probeHost() {
+        return launcher.probeHost();
+    }
+
     /** STOPPED, FAILED or BACKOFF to STARTING: a new generation whose launch is yet to run. */
     long prepare(Instance i, String why) {
         synchronized (i) {
@@ -85,8 +90,8 @@ final class Lifecycle implements AutoCloseable {
         synchronized (i) {
             argv = BackendCommand.argv(config.backend(), launcher.listenHost(), i.port, i.fraction);
         }
-        Launcher.Outcome outcome = launcher.launch(argv, i.port, i.log, label.isEmpty() ? Integer.toString(i.id) : label,
-                () -> current(i, gen), p -> started(i, gen, p));
+        Launcher.Outcome outcome = launcher.launch(argv, BackendCommand.environment(i.device), i.port, i.log,
+                label.isEmpty() ? Integer.toString(i.id) : label, () -> current(i, gen), p -> started(i, gen, p));
         if (outcome instanceof Launcher.Outcome.Ready r) {
             return ready(i, gen, r);
         }
@@ -101,7 +106,7 @@ final class Lifecycle implements AutoCloseable {
                 i.pid = pid;
                 i.starts++;
                 LOG.log(Level.INFO, "backend " + i.id + " (pid " + pid + ", port " + i.port + "): launched with"
-                        + " --gpu-memory-utilization " + MemorySplit.format(i.fraction)
+                        + " --gpu-memory-utilization " + MemorySplit.format(i.fraction) + " on GPU " + i.device
                         + (i.log.file() == null ? "" : "; output in " + i.log.file()));
             }
         }

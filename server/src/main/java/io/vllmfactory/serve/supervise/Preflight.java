@@ -48,38 +48,51 @@ public final class Preflight {
         }
     }
 
-    /** Where nvidia-smi exists: @throws StartFailure when the GPU lacks the memory the instances ask for. */
+    /**
+     * Where nvidia-smi exists: @throws StartFailure when a GPU lacks the memory the instances placed on it ask
+     * for (each device of a tensor-parallel group holds the group's instances' shares).
+     */
     public static void checkGpu(SupervisorConfig c, Map<String, String> env) {
         Optional<Path> smi = executable("nvidia-smi", env.getOrDefault("PATH", ""));
         if (smi.isEmpty()) {
             LOG.log(Level.INFO, "nvidia-smi not found: GPU memory not checked before the start");
             return;
         }
-        String device = GpuMemory.device(c.backend().cudaDevices(), env.get("CUDA_VISIBLE_DEVICES"));
-        double each = MemorySplit.each(c.gpuMemoryUtilization(), c.gpuMemoryBudget(), c.numInstances());
-        GpuMemory.query(device, smi.get()).ifPresent(gpu -> {
-            GpuMemory.shortfall(gpu, c.numInstances(), each).ifPresent(why -> {
-                throw new StartFailure(why, List.of());
-            });
-            LOG.log(Level.INFO, "GPU {0}: {1} MiB free of {2} MiB; {3} instances at {4} fit", device, gpu.freeMib(),
-                    gpu.totalMib(), c.numInstances(), MemorySplit.format(each));
-        });
+        List<String> placed = GpuBudget.initialDevices(c.backend().deviceGroups(), c.numInstances());
+        for (String group : c.backend().deviceGroups()) {
+            int instances = (int) placed.stream().filter(group::equals).count();
+            if (instances == 0) {
+                continue;
+            }
+            double each = GpuBudget.initialShare(c.gpuMemoryUtilization(), c.gpuMemoryBudget(), placed, group);
+            for (String device : group.split(",")) {
+                GpuMemory.query(device, smi.get()).ifPresent(gpu -> {
+                    GpuMemory.shortfall(gpu, instances, each).ifPresent(why -> {
+                        throw new StartFailure(why, List.of());
+                    });
+                    LOG.log(Level.INFO, "GPU {0}: {1,number,#} MiB free of {2,number,#} MiB; {3} instances at {4}"
+                            + " fit", device, gpu.freeMib(), gpu.totalMib(), instances, MemorySplit.format(each));
+                });
+            }
+        }
     }
 
     private static void shares(SupervisorConfig c) {
         if (c.gpuMemoryUtilization().isPresent()) {
-            return; // used as given; the config checked that N of them fit on one GPU
+            return; // used as given; the config checked that they fit on each GPU
         }
-        int n = c.numInstances();
+        int gpus = c.backend().deviceGroups().size();
+        int n = (c.numInstances() + gpus - 1) / gpus;
         if (!MemorySplit.fits(n * MemorySplit.auto(c.gpuMemoryBudget(), n), c.gpuMemoryBudget(), n)) {
             int most = 1;
             while (MemorySplit.fits((most + 1) * MemorySplit.auto(c.gpuMemoryBudget(), most + 1), c.gpuMemoryBudget(),
                     most + 1)) {
                 most++;
             }
-            throw new ConfigException("--num-instances: " + n + " (expected: at most " + most + " with the automatic"
-                    + " memory split of --gpu-memory-budget " + c.gpuMemoryBudget() + ", which gives each instance"
-                    + " at least " + MemorySplit.MIN + " of the GPU; or set --gpu-memory-utilization)");
+            throw new ConfigException("--num-instances: " + c.numInstances() + " (expected: at most " + most * gpus
+                    + (gpus == 1 ? "" : " on " + gpus + " GPUs (" + most + " each)") + " with the automatic memory"
+                    + " split of --gpu-memory-budget " + c.gpuMemoryBudget() + ", which gives each instance at least "
+                    + MemorySplit.MIN + " of its GPU; or set --gpu-memory-utilization)");
         }
     }
 

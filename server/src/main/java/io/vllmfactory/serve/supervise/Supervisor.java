@@ -35,6 +35,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
     private final Map<Integer, Instance> instances = new ConcurrentSkipListMap<>();
     private final AtomicReference<String> operation = new AtomicReference<>();
     private final Lifecycle lifecycle;
+    private final List<String> groups;
     private int nextId;
 
     /**
@@ -53,14 +54,20 @@ public final class Supervisor implements Fleet, AutoCloseable {
         this.echo = echo;
         this.lifecycle = new Lifecycle(config, pool, forget, dispatch.healthTimeout(), dispatch.healthInterval(),
                 this::all);
-        double each = MemorySplit.each(config.gpuMemoryUtilization(), config.gpuMemoryBudget(), config.numInstances());
-        for (int port : PortLayout.initial(config)) {
-            create(port, each);
+        this.groups = config.backend().deviceGroups();
+        List<Integer> ports = PortLayout.initial(config);
+        List<String> devices = GpuBudget.initialDevices(groups, ports.size());
+        for (int k = 0; k < ports.size(); k++) {
+            create(ports.get(k), devices.get(k), GpuBudget.initialShare(config.gpuMemoryUtilization(),
+                    config.gpuMemoryBudget(), devices, devices.get(k)));
         }
+        // changes wait until the first start is done: until then they are refused as busy
+        operation.set("start " + ports.size() + " instance" + (ports.size() == 1 ? "" : "s"));
     }
 
     /**
-     * Starts every instance, one after another, each once the one before answers /health.
+     * Starts every instance, one after another, each once the one before answers /health. Until it returns,
+     * {@link #operation()} says so and changes are refused as busy.
      *
      * @throws StartFailure when one does not come up: its cause and last output lines (the caller then
      *                      closes the supervisor, which stops those already started)
@@ -71,6 +78,15 @@ public final class Supervisor implements Fleet, AutoCloseable {
                     + " the GPU from --gpu-memory-utilization (or the automatic split)");
         }
         List<Instance> all = all();
+        try {
+            startAll(all);
+        } finally {
+            operation.set(null);
+        }
+        LOG.log(Level.INFO, "all " + all.size() + " backends are ready");
+    }
+
+    private void startAll(List<Instance> all) {
         for (int k = 0; k < all.size(); k++) {
             Instance i = all.get(k);
             String label = (k + 1) + "/" + all.size();
@@ -90,7 +106,6 @@ public final class Supervisor implements Fleet, AutoCloseable {
                 throw new StartFailure("stopped while backend " + label + " was loading", List.of());
             }
         }
-        LOG.log(Level.INFO, "all " + all.size() + " backends are ready");
     }
 
     @Override
@@ -104,41 +119,61 @@ public final class Supervisor implements Fleet, AutoCloseable {
     }
 
     @Override
-    public List<Integer> add(int count, boolean rebalance) {
+    public Change add(int count, boolean rebalance) {
         refuseInDirectMode("add instances");
         if (count < 1) {
             throw new FleetException.Invalid("count: " + count + " (expected: >= 1)");
         }
         begin("add " + count + (rebalance ? " with rebalance" : ""));
         try {
-            List<Instance> old = all();
-            double each = planShare(count, rebalance);
-            List<Instance> added = new ArrayList<>();
-            List<Long> gens = new ArrayList<>();
-            synchronized (this) {
-                for (int k = 0; k < count; k++) {
-                    Instance i = create(freePort(), each);
-                    added.add(i);
-                    gens.add(lifecycle.prepare(i, "added by operator"));
-                }
-            }
-            background(() -> {
-                if (rebalance) {
-                    rebalance(old, each);
-                }
-                for (int k = 0; k < added.size(); k++) {
-                    launch(added.get(k), gens.get(k));
-                }
-            });
-            return added.stream().map(i -> i.id).toList();
+            return grow(count, rebalance);
         } catch (RuntimeException e) {
             operation.set(null);
             throw e;
         }
     }
 
+    /** Plans the new instances' places, creates them STARTING, then re-splits and launches in the background. */
+    private Change grow(int count, boolean rebalance) {
+        int size = instances.size();
+        if (size + count > MAX_INSTANCES) {
+            throw new FleetException.Invalid("count: " + count + " (expected: at most " + (MAX_INSTANCES - size)
+                    + ": at most " + MAX_INSTANCES + " instances)");
+        }
+        List<GpuBudget.Held> held = all().stream().map(i -> locked(i, x -> new GpuBudget.Held(x.id, x.device,
+                x.fraction, x.state != BackendState.FAILED && !x.leaving()))).toList();
+        GpuBudget.Plan plan = GpuBudget.add(groups, held, count, config.gpuMemoryUtilization(),
+                config.gpuMemoryBudget(), rebalance);
+        List<Change.Step> steps = new ArrayList<>();
+        plan.restarts().forEach(h -> steps.add(
+                new Change.Step(Change.Action.RESTART, h.id(), h.device(), h.fraction())));
+        List<Instance> added = new ArrayList<>();
+        List<Long> gens = new ArrayList<>();
+        synchronized (this) {
+            for (GpuBudget.New place : plan.starts()) {
+                Instance i = create(freePort(), place.device(), place.fraction());
+                added.add(i);
+                gens.add(lifecycle.prepare(i, "added by operator"));
+                steps.add(new Change.Step(Change.Action.START, i.id, i.device, i.fraction));
+            }
+        }
+        // a FAILED instance on a re-split GPU comes back at the smaller share when an operator restarts it
+        plan.resized().forEach(h -> locked(instances.get(h.id()), i -> i.fraction = h.fraction()));
+        Change change = new Change(added.stream().map(i -> i.id).toList(), steps);
+        LOG.log(Level.INFO, "plan: " + change.summary());
+        background(() -> {
+            for (GpuBudget.Held h : plan.restarts()) {
+                restartAt(instances.get(h.id()), h.fraction());
+            }
+            for (int k = 0; k < added.size(); k++) {
+                launch(added.get(k), gens.get(k));
+            }
+        });
+        return change;
+    }
+
     @Override
-    public List<Integer> scaleTo(int count, boolean rebalance) {
+    public Change scaleTo(int count, boolean rebalance) {
         refuseInDirectMode("scale");
         if (count < 1 || count > MAX_INSTANCES) {
             throw new FleetException.Invalid("count: " + count + " (expected: 1.." + MAX_INSTANCES
@@ -149,7 +184,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
             return add(count - size, rebalance);
         }
         if (count == size) {
-            return List.of();
+            return new Change(List.of(), List.of());
         }
         begin("scale to " + count);
         try {
@@ -158,6 +193,8 @@ public final class Supervisor implements Fleet, AutoCloseable {
                             .thenComparingInt(i -> view(i).inFlight())
                             .thenComparing(i -> -i.id))
                     .limit(size - count).toList();
+            List<Change.Step> steps = victims.stream().map(i -> locked(i, x -> new Change.Step(Change.Action.STOP,
+                    x.id, x.device, x.fraction))).toList();
             List<Long> gens = victims.stream().map(i -> lifecycle.beginStop(i, "scaling to " + count)).toList();
             background(() -> {
                 List<Thread> stops = new ArrayList<>();
@@ -170,7 +207,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
                     t.join();
                 }
             });
-            return victims.stream().map(i -> i.id).toList();
+            return new Change(victims.stream().map(i -> i.id).toList(), steps);
         } catch (RuntimeException e) {
             operation.set(null);
             throw e;
@@ -178,7 +215,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
     }
 
     @Override
-    public void remove(int id) {
+    public Change remove(int id) {
         refuseInDirectMode("remove an instance");
         Instance i = existing(id);
         begin("remove " + id);
@@ -188,8 +225,10 @@ public final class Supervisor implements Fleet, AutoCloseable {
                 throw new FleetException.WrongState("instance " + id + " is the only one (expected: add another"
                         + " first, or restart it)");
             }
+            Change.Step step = locked(i, x -> new Change.Step(Change.Action.STOP, x.id, x.device, x.fraction));
             long gen = lifecycle.beginStop(i, "removed by operator");
             background(() -> removeWhenStopped(i, gen));
+            return new Change(List.of(id), List.of(step));
         } catch (RuntimeException e) {
             operation.set(null);
             throw e;
@@ -197,19 +236,22 @@ public final class Supervisor implements Fleet, AutoCloseable {
     }
 
     @Override
-    public void restart(int id) {
+    public Change restart(int id) {
         Instance i = existing(id);
         begin("restart " + id);
         try {
             refuseIfLeaving(i);
+            Change.Step step;
             synchronized (i) {
                 i.history = Backoff.History.NONE; // an operator's restart starts the failure count afresh
+                step = new Change.Step(Change.Action.RESTART, i.id, i.device, i.fraction);
             }
             long gen = lifecycle.beginStop(i, "restart requested");
             background(() -> {
                 lifecycle.finishStop(i, gen, drainTimeout);
                 launch(i, lifecycle.prepare(i, "restart requested"));
             });
+            return new Change(List.of(id), List.of(step));
         } catch (RuntimeException e) {
             operation.set(null);
             throw e;
@@ -222,13 +264,25 @@ public final class Supervisor implements Fleet, AutoCloseable {
     }
 
     @Override
-    public double gpuInUse() {
-        return all().stream().mapToDouble(i -> locked(i, x -> x.fraction)).sum();
+    public List<Gpu> gpus() {
+        List<Instance> all = all();
+        List<Gpu> gpus = new ArrayList<>();
+        for (String g : groups) {
+            List<Double> held = all.stream().filter(i -> i.device.equals(g))
+                    .map(i -> locked(i, x -> x.fraction)).toList();
+            gpus.add(new Gpu(g, held.size(), held.stream().mapToDouble(Double::doubleValue).sum()));
+        }
+        return gpus;
     }
 
     @Override
     public boolean direct() {
         return config.direct();
+    }
+
+    @Override
+    public boolean launched() {
+        return true;
     }
 
     @Override
@@ -248,36 +302,15 @@ public final class Supervisor implements Fleet, AutoCloseable {
         lifecycle.close();
     }
 
-    /** The share each new instance gets; @throws FleetException when they do not fit. */
-    private double planShare(int count, boolean rebalance) {
-        int size = instances.size();
-        if (size + count > MAX_INSTANCES) {
-            throw new FleetException.Invalid("count: " + count + " (expected: at most " + (MAX_INSTANCES - size)
-                    + ": at most " + MAX_INSTANCES + " instances)");
+    /** Drains and stops the instance, then starts it again at {@code share} (a step of a re-split). */
+    private void restartAt(Instance i, double share) {
+        long gen = lifecycle.beginStop(i, "re-splitting GPU " + i.device + ": restarting at "
+                + MemorySplit.format(share) + " of it");
+        lifecycle.finishStop(i, gen, drainTimeout);
+        synchronized (i) {
+            i.fraction = share;
         }
-        List<Double> held = all().stream().map(i -> locked(i, x -> x.fraction)).toList();
-        return GpuBudget.shareForAdding(config.gpuMemoryUtilization(), config.gpuMemoryBudget(), held, count, rebalance);
-    }
-
-    /** Restarts, one at a time, the instances holding more than {@code each}, at {@code each}. */
-    private void rebalance(List<Instance> old, double each) {
-        for (Instance i : old) {
-            boolean restart;
-            synchronized (i) {
-                restart = i.fraction > each && i.state != BackendState.FAILED && !i.leaving();
-                if (i.state == BackendState.FAILED) {
-                    i.fraction = each; // an operator's restart brings it back at the new share
-                }
-            }
-            if (restart) {
-                long gen = lifecycle.beginStop(i, "rebalancing to " + MemorySplit.format(each) + " of the GPU");
-                lifecycle.finishStop(i, gen, drainTimeout);
-                synchronized (i) {
-                    i.fraction = each;
-                }
-                launch(i, lifecycle.prepare(i, "rebalanced"));
-            }
-        }
+        launch(i, lifecycle.prepare(i, "re-split"));
     }
 
     private void launch(Instance i, long gen) {
@@ -308,11 +341,11 @@ public final class Supervisor implements Fleet, AutoCloseable {
         return p;
     }
 
-    private synchronized Instance create(int port, double fraction) {
+    private synchronized Instance create(int port, String device, double fraction) {
         int id = nextId++;
         BackendLog log = new BackendLog(id, config.backendOutput().toFile() ? config.logDir() : null,
                 config.backendOutput().toStderr() ? echo : null);
-        Instance i = new Instance(id, port, fraction, log);
+        Instance i = new Instance(id, port, device, fraction, log);
         instances.put(id, i);
         return i;
     }
@@ -384,7 +417,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
 
     private InstanceView view(Instance i) {
         synchronized (i) {
-            return i.view(config.backend().maxNumSeqs());
+            return i.view(config.backend().maxNumSeqs(), lifecycle.probeHost());
         }
     }
 

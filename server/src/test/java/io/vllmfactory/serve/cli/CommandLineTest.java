@@ -50,6 +50,17 @@ class CommandLineTest {
     }
 
     @Test
+    void everySwitchHasANoFormThatTurnsItOff() {
+        assertThat(CommandLine.parse("m", "--no-trust-remote-code").flags().get("trust-remote-code"), is("false"));
+        assertThat(CommandLine.parse("m", "--no-enforce-eager").flags().get("enforce-eager"), is("false"));
+        ConfigException e = assertThrows(ConfigException.class, () -> CommandLine.parse("m", "--no-trust-remote-code=1"));
+        assertThat(e.getMessage(), is("--no-trust-remote-code takes no value (expected: --no-trust-remote-code alone,"
+                + " or --trust-remote-code=1)"));
+        assertThat(assertThrows(ConfigException.class, () -> CommandLine.parse("m", "--no-port")).getMessage(),
+                is("unknown flag --no-port (see --help; arguments for the backends go after --)"));
+    }
+
+    @Test
     void aModelGivenTwiceIsRefused() {
         ConfigException e = assertThrows(ConfigException.class, () -> CommandLine.parse("a", "--model", "b"));
         assertThat(e.getMessage(), is("MODEL is given twice: 'a' and --model b"));
@@ -58,7 +69,9 @@ class CommandLineTest {
     @Test
     void helpGroupsTheSettingsAndShowsWhereBackendArgumentsGo() {
         String usage = CommandLine.usage();
-        assertThat(usage, containsString("Backends (the flags of the Python vllm-factory-serve, same defaults):"));
+        assertThat(usage, containsString("Backends (the Python vllm-factory-serve's flags and defaults, for vLLM >= 0.19):"));
+        assertThat(usage, containsString("written for vLLM >= 0.19"));
+        assertThat(usage, containsString("--trust-remote-code, --no-trust-remote-code"));
         assertThat(usage, containsString("-- ARGS..."));
         assertThat(usage, containsString("--num-instances INT"));
         assertThat(usage, containsString("[default: vllm serve]"));

@@ -40,7 +40,9 @@ class SupervisorConfigTest {
         assertThat(c.backend().dtype(), is("auto"));
         assertThat(c.backend().command(), is(List.of("vllm", "serve")));
         assertThat(c.backend().fixedArgs(), is(List.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill",
-                "--disable-log-stats")));
+                "--uvicorn-log-level", "warning", "--disable-log-stats")));
+        assertThat(c.backend().trustRemoteCode(), is(true));
+        assertThat(c.backend().deviceGroups(), is(List.of("0")));
         assertThat(c.backend().maxModelLen(), is(OptionalInt.empty()));
         assertThat(c.adminHost() + ":" + c.adminPort(), is("127.0.0.1:8001"));
         assertThat(c.startupTimeout(), is(Duration.ofSeconds(600)));
@@ -116,6 +118,18 @@ class SupervisorConfigTest {
             "--startup-timeout soon     | --startup-timeout: 'soon' (expected: a duration such as 30s, 5m or 500ms)",
             "--admin-port 70000         | --admin-port: 70000 (expected: 0..65535)",
             "-- --port 9000             | arguments after --: --port (expected: no --host, --port or --max-num-seqs: the sidecar writes them from --port-start and --max-batch-size)",
+            "-- --task embed            | arguments after --: --task (expected: no --task, which vLLM 0.13 and later refuse: give --task (or --runner and --convert) to the sidecar, which writes what vLLM takes)",
+            "--task plugin              | --task: 'plugin' (expected: one of auto, generate, transcription, embed, embedding, classify, reward, score, draft; a model with an IO processor plugin needs no task)",
+            "--task embed --runner pooling | --task: 'embed' (expected: --task or --runner/--convert, not both)",
+            "--runner encode            | --runner: 'encode' (expected: auto, generate, pooling, draft)",
+            "--convert mean             | --convert: 'mean' (expected: auto, none, embed, classify, reward)",
+            "--tensor-parallel-size 0   | --tensor-parallel-size: 0 (expected: >= 1)",
+            "--pooler-config {mean}     | --pooler-config: '{mean}' (expected: a JSON object such as {\"pooling_type\": \"MEAN\", \"normalize\": true})",
+            "--cuda-devices 0,,1        | --cuda-devices: '0,,1' (expected: CUDA device ids separated by commas, each once, e.g. 0,1)",
+            "--cuda-devices 0,1,0       | --cuda-devices: '0,1,0' (expected: CUDA device ids separated by commas, each once, e.g. 0,1)",
+            "--cuda-devices 0,1,2 --tensor-parallel-size 2 | --cuda-devices: '0,1,2' (expected: a multiple of --tensor-parallel-size 2 devices: each backend takes 2)",
+            "--cuda-devices 0,1 --num-instances 5 --gpu-memory-utilization 0.4 | --gpu-memory-utilization: 0.4 (expected: at most 0.33 for 3 instances on one GPU, or auto)",
+            "--trust-remote-code=maybe  | --trust-remote-code: 'maybe' (expected: true or false)",
     })
     void aBadValueFailsWithTheSettingAndWhatWasExpected(String flags, String message) {
         String[] args = ("m " + flags).replace("''", "\u0000").split(" ");
@@ -124,6 +138,29 @@ class SupervisorConfigTest {
         }
         ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), Optional.empty(), args));
         assertThat(e.getMessage(), is(message));
+    }
+
+    @Test
+    void devicesComeFromTheFlagElseTheSidecarsOwnVisibleDevicesElseGpuZero() {
+        assertThat(parse(Map.of("CUDA_VISIBLE_DEVICES", "2,3"), Optional.empty(), "m", "--cuda-devices", "1")
+                .backend().cudaDevices(), is(List.of("1")));
+        assertThat(parse(Map.of("CUDA_VISIBLE_DEVICES", "2,3"), Optional.empty(), "m").backend().deviceGroups(),
+                is(List.of("2", "3")));
+        assertThat(parse(Map.of("CUDA_VISIBLE_DEVICES", " "), Optional.empty(), "m").backend().deviceGroups(),
+                is(List.of("0")));
+        assertThat("four instances on two GPUs: two each, so 0.46 each fits",
+                parse(Map.of(), Optional.empty(), "m", "--cuda-devices", "0,1", "--num-instances", "4",
+                        "--gpu-memory-utilization", "0.46").gpuMemoryUtilization(), is(OptionalDouble.of(0.46)));
+    }
+
+    @Test
+    void trustRemoteCodeIsOnUnlessTurnedOffByFlagVariableOrFile() throws Exception {
+        assertThat(parse(Map.of(), Optional.empty(), "m", "--no-trust-remote-code").backend().trustRemoteCode(), is(false));
+        assertThat(parse(Map.of("VLLM_FACTORY_TRUST_REMOTE_CODE", "false"), Optional.empty(), "m").backend()
+                .trustRemoteCode(), is(false));
+        Path yaml = Files.writeString(dir.resolve("serve.yaml"), "trust-remote-code: false\n");
+        assertThat(parse(Map.of(), Optional.of(yaml), "m").backend().trustRemoteCode(), is(false));
+        assertThat(parse(Map.of(), Optional.of(yaml), "m", "--trust-remote-code").backend().trustRemoteCode(), is(true));
     }
 
     @Test

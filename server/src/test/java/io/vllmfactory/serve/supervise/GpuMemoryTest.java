@@ -10,18 +10,6 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
 class GpuMemoryTest {
-    @ParameterizedTest(name = "--cuda-devices {0}, inherited {1} -> GPU {2}")
-    @CsvSource(delimiter = '|', value = {
-            "       |       | 0",
-            "1      |       | 1",
-            "2,3    | 0     | 2",
-            "       | 3,1   | 3",
-            "GPU-5f3| 0     | GPU-5f3",
-    })
-    void theBackendsUseTheFirstVisibleDevice(String flag, String inherited, String device) {
-        assertThat(GpuMemory.device(Optional.ofNullable(flag), inherited), is(device));
-    }
-
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "81920, 80000        | 81920 | 80000",
