@@ -32,9 +32,9 @@ public final class SchemaSize {
             return -1;
         }
         JsonNode dataSchema = null;
-        JsonNode dataLabels = null;
+        int dataLabels = -1;
         JsonNode schema = null;
-        JsonNode labels = null;
+        int labels = -1;
         try (JsonParser p = AffinityKey.JSON.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return -1;
@@ -44,11 +44,11 @@ public final class SchemaSize {
                 JsonToken value = p.nextToken();
                 switch (name) {
                     case "schema" -> schema = tree(p);
-                    case "labels" -> labels = tree(p);
+                    case "labels" -> labels = count(p);
                     case "data" -> {
                         // As in a tree, a repeated key replaces the earlier value.
                         dataSchema = null;
-                        dataLabels = null;
+                        dataLabels = -1;
                         if (value != JsonToken.START_OBJECT) {
                             p.skipChildren();
                             continue;
@@ -58,7 +58,7 @@ public final class SchemaSize {
                             p.nextToken();
                             switch (inner) {
                                 case "schema" -> dataSchema = tree(p);
-                                case "labels" -> dataLabels = tree(p);
+                                case "labels" -> dataLabels = count(p);
                                 default -> p.skipChildren();
                             }
                         }
@@ -75,13 +75,13 @@ public final class SchemaSize {
         if (dataSchema != null) {
             return schema(dataSchema);
         }
-        if (dataLabels != null) {
-            return count(dataLabels);
+        if (dataLabels >= 0) {
+            return dataLabels;
         }
         if (schema != null) {
             return schema(schema);
         }
-        return labels != null ? count(labels) : -1;
+        return labels;
     }
 
     /** One pass for a quote, six letters and a quote: "labels" and "schema" are both that long. */
@@ -93,6 +93,36 @@ public final class SchemaSize {
             }
         }
         return false;
+    }
+
+    /**
+     * The count of the value under the parser, as {@link #count(JsonNode)} counts it, read from its
+     * tokens: a list's items and an object's keys are skipped, not built.
+     */
+    private static int count(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_NULL) {
+            return 0;
+        }
+        if (t != JsonToken.START_ARRAY && t != JsonToken.START_OBJECT) {
+            return 1;
+        }
+        JsonToken end = t == JsonToken.START_ARRAY ? JsonToken.END_ARRAY : JsonToken.END_OBJECT;
+        java.util.Set<String> keys = t == JsonToken.START_OBJECT ? new java.util.HashSet<>() : null;
+        int n = 0;
+        for (JsonToken next = p.nextToken(); next != end; next = p.nextToken()) {
+            if (next == null) {
+                throw new IOException("unexpected end of the body");
+            }
+            if (keys != null) { // an object: its distinct keys, as a tree keeps only the last of repeated ones
+                keys.add(p.currentName());
+                p.nextToken();
+            } else {
+                n++;
+            }
+            p.skipChildren();
+        }
+        return keys != null ? keys.size() : n;
     }
 
     private static JsonNode tree(JsonParser p) throws IOException {
