@@ -254,7 +254,8 @@ start_dispatcher() {
   logf="$TMP/$name.log"
   PORT[$name]=$port; SVC_LOG[$name]=$logf
   for p in "${BACKEND_PORTS[@]}"; do flags+=(--backend-url "http://$HOST:$p"); done
-  flags+=(--host "$HOST" --port "$port" --max-batch-size "$MAX_BATCH")
+  # The admin listener (which builds open in this mode) on a free port: two builds never collide.
+  flags+=(--host "$HOST" --port "$port" --admin-port 0 --max-batch-size "$MAX_BATCH")
   first_word=${cmd%% *}
   if [ -z "${cmd// /}" ]; then
     SKIPPED[$name]="${name^^}_CMD is empty"

@@ -81,7 +81,7 @@ for i in "${!BPORTS[@]}"; do
     --sim-service-time-ms "$SERVICE_MS" --sim-token-delay-ms 20 --sim-gpu-ledger "$TMP/gpu.ledger"
 done
 for p in "${BPORTS[@]}"; do wait_200 "http://$HOST:$p/health" 60; done
-flags=(--host "$HOST" --port "$DPORT" --max-batch-size "$SLOTS")
+flags=(--host "$HOST" --port "$DPORT" --admin-port 0 --max-batch-size "$SLOTS")
 for p in "${BPORTS[@]}"; do flags+=(--backend-url "http://$HOST:$p"); done
 start dispatcher bash -c "cd \"\$0\" && exec $DISPATCHER_CMD \"\$@\"" "$ROOT" "${flags[@]}"
 wait_200 "http://$HOST:$DPORT/health" 60
