@@ -32,8 +32,8 @@ class AdminBackendUrlTest {
                     Optional.empty());
             AdminConfig config = AdminConfig.of("127.0.0.1", 0, Optional.empty(),
                     Map.of(AdminConfig.TOKEN_ENV, AdminSidecar.TOKEN));
-            try (Sidecar sidecar = Sidecar.start(DispatcherConfig.from(settings), config,
-                    AdminApi.configuration(settings))) {
+            try (Sidecar sidecar = Sidecar.inFrontOf(DispatcherConfig.from(settings), Optional.of(config),
+                    AdminApi.configuration(settings)).start()) {
                 AdminClient admin = new AdminClient(sidecar.adminPort().orElseThrow(), AdminSidecar.TOKEN);
                 List<Instance> listed = AdminClient.complete(admin.instances.listInstances()).getInstances();
                 assertThat(listed.stream().map(Instance::getUrl).toList(), is(List.of(a.url(), b.url())));

@@ -85,7 +85,7 @@ class AdminRefusalsTest {
     void onALoopbackListenerWithoutATokenNoneIsAskedFor() throws Exception {
         AdminConfig open = AdminConfig.of("127.0.0.1", 0, Optional.empty(), Map.of());
         assertThat(open.exposureProblem().isPresent(), is(false));
-        AdminApi api = new AdminApi(s.sidecar.fleet().orElseThrow(), s.sidecar.dispatcher(), open, Map.of());
+        AdminApi api = new AdminApi(s.sidecar.fleet(), s.sidecar.dispatcher(), open, Map.of());
         try (AdminServer server = AdminServer.start(open, api)) {
             AdminClient anyone = new AdminClient(server.port(), null);
             assertThat(AdminClient.complete(anyone.instances.listInstances()).getInstances().size(), is(2));

@@ -68,7 +68,7 @@ final class AdminSidecar implements AutoCloseable {
         SupervisorConfig supervision = SupervisorConfig.from(settings);
         Preflight.check(supervision, System.getenv());
         AdminConfig config = AdminConfig.of("127.0.0.1", 0, Optional.empty(), Map.of(AdminConfig.TOKEN_ENV, TOKEN));
-        Sidecar sidecar = Sidecar.supervised(DispatcherConfig.from(settings), supervision, config,
+        Sidecar sidecar = Sidecar.supervised(DispatcherConfig.from(settings), supervision, Optional.of(config),
                 AdminApi.configuration(settings));
         CompletableFuture<Void> started = new CompletableFuture<>();
         Thread.ofVirtual().name("sidecar-start").start(() -> {

@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -67,39 +68,38 @@ public final class Main {
         }
         LogConfig.configureRuntime(); // logging.properties: one line per record, on stderr
         Sidecar sidecar;
-        try {
-            if (supervision == null) {
-                sidecar = Sidecar.start(config, admin, configuration);
-            } else {
+        if (supervision == null) {
+            sidecar = Sidecar.inFrontOf(config, Optional.of(admin), configuration);
+        } else {
+            try {
                 Preflight.checkGpu(supervision, env);
-                sidecar = Sidecar.supervised(config, supervision, admin, configuration);
+            } catch (ConfigException e) {
+                exit(2, e.getMessage());
+                return;
+            } catch (StartFailure e) {
+                exit(1, e.getMessage());
+                return;
             }
-        } catch (UncheckedIOException e) {
-            portTaken(config, e);
-            return;
-        } catch (StartFailure e) {
-            exit(1, e.getMessage());
-            return;
+            sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration);
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        // Installed before anything starts: a SIGTERM during a 10-minute model load stops what started.
         Signals.onTermination(() -> {
             sidecar.close();
             stopped.countDown();
         });
-        if (supervision != null) {
-            try {
-                sidecar.start();
-            } catch (StartFailure e) {
-                if (!sidecar.stopping()) { // else a signal asked for the stop: exit 0 below
-                    e.lastLines().forEach(l -> System.err.println("  | " + l));
-                    sidecar.close();
-                    exit(1, e.getMessage());
-                }
-            } catch (UncheckedIOException e) {
+        try {
+            sidecar.start();
+        } catch (StartFailure e) {
+            if (!sidecar.stopping()) { // else a signal asked for the stop: exit 0 below
+                e.lastLines().forEach(l -> System.err.println("  | " + l));
                 sidecar.close();
-                portTaken(config, e);
-                return;
+                exit(1, e.getMessage());
             }
+        } catch (UncheckedIOException e) {
+            sidecar.close();
+            portTaken(config, e);
+            return;
         }
         try {
             stopped.await();

@@ -31,7 +31,9 @@ class DispatcherProcessTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Process startSidecar(Path log, String... args) throws IOException {
-        return SidecarProcesses.launch(List.of("-Xmx48m", "-XX:+ExitOnOutOfMemoryError"), List.of(args), log,
+        List<String> withAdmin = new java.util.ArrayList<>(List.of(args));
+        withAdmin.addAll(List.of("--admin-port", "0")); // the admin listener on a free port, not the default 8001
+        return SidecarProcesses.launch(List.of("-Xmx48m", "-XX:+ExitOnOutOfMemoryError"), withAdmin, log,
                 java.util.Map.of());
     }
 

@@ -66,7 +66,7 @@ final class SupervisedSidecars {
     }
 
     static Fleet fleet(Sidecar sidecar) {
-        return sidecar.fleet().orElseThrow();
+        return sidecar.fleet();
     }
 
     static InstanceView instance(Sidecar sidecar, int id) {

@@ -223,7 +223,7 @@ class SupervisorTest {
     void oneInstanceServesThePublicPortItselfAndIsStillSupervised() throws Exception {
         int port = FreePorts.one();
         try (Sidecar sidecar = SupervisedSidecars.start(dir, List.of("--port", Integer.toString(port)), List.of())) {
-            assertThat(sidecar.dispatcher() == null, is(true));
+            assertThat(sidecar.direct(), is(true));
             assertThat(sidecar.port(), is(port));
             HttpResponse<String> r = Clients.pooling(port, Clients.gliner("x", "y"), 0);
             assertThat(r.statusCode(), is(200));
