@@ -199,8 +199,12 @@ public final class Dispatcher implements Handler, AutoCloseable {
     }
 
     /** A backend failed a request at the transport level: out of routing until its probe passes again. */
-    void failedOn(Backend backend, String key) {
+    void failedOn(Backend backend, String key, UpstreamException failure) {
         backend.markTransportFailure();
+        if (backend.healthy()) {
+            LOG.log(Level.WARNING, "{0} failed a request ({1}): out of routing until its health probe passes",
+                    backend, failure.getMessage());
+        }
         pool.healthy(backend, false);
         if (key != null) {
             affinity.unpin(key, backend);

@@ -108,7 +108,7 @@ final class Forwarding {
                 dispatcher.served(backend, key, state);
                 return;
             } catch (UpstreamException.Unreachable | UpstreamException.Lost e) {
-                dispatcher.failedOn(backend, key);
+                dispatcher.failedOn(backend, key, e);
                 if (e instanceof UpstreamException.Lost && ++died >= c.poisonLimit) {
                     dispatcher.poisoned();
                     throw new PoisonException(died, e.getMessage());

@@ -105,15 +105,20 @@ public final class BackendPool {
         return waiting;
     }
 
-    /** Adds a backend; waiting requests may be bound to it at once if it is routable. */
+    /**
+     * Adds a backend; waiting requests may be bound to it at once if it is routable. The listeners
+     * hear of it first, so that whatever they keep per backend (its connections) is there before
+     * a request can be bound to it.
+     */
     public void add(Backend backend) {
+        for (Backend b : backends) {
+            if (b.id() == backend.id()) {
+                throw new IllegalArgumentException("backend id " + backend.id() + " is already in the pool");
+            }
+        }
+        listeners.forEach(l -> l.added(backend));
         lock.lock();
         try {
-            for (Backend b : backends) {
-                if (b.id() == backend.id()) {
-                    throw new IllegalArgumentException("backend id " + backend.id() + " is already in the pool");
-                }
-            }
             Backend[] next = Arrays.copyOf(backends, backends.length + 1);
             next[next.length - 1] = backend;
             Arrays.sort(next, (a, b) -> Integer.compare(a.id(), b.id()));
@@ -122,7 +127,6 @@ public final class BackendPool {
         } finally {
             lock.unlock();
         }
-        listeners.forEach(l -> l.added(backend));
     }
 
     /** Removes a backend from routing for good; requests already bound to it finish normally. */

@@ -228,4 +228,30 @@ class BackendPoolTest {
             Thread.sleep(1);
         }
     }
+
+    @Test
+    void listenersHearOfANewBackendBeforeAWaitingRequestIsBoundToIt() throws Exception {
+        Backend busy = backend(0, 1);
+        BackendPool pool = poolOf(busy);
+        pool.acquire(null, null, 0, Long.MAX_VALUE, null);
+        List<Integer> inFlightWhenHeard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        pool.listen(new BackendPool.MembershipListener() {
+            @Override
+            public void added(Backend b) {
+                inFlightWhenHeard.add(b.inFlight());
+            }
+
+            @Override
+            public void removed(Backend b) {
+            }
+        });
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<Backend> waiter = threads.submit(() -> pool.acquire(null, null, 0, Long.MAX_VALUE, null));
+            waitUntil(() -> pool.waiting() == 1);
+            Backend fresh = backend(1, 1);
+            pool.add(fresh);
+            assertThat(waiter.get(10, TimeUnit.SECONDS), is(fresh));
+        }
+        assertThat("heard of the new backend while nothing was bound to it", inFlightWhenHeard, contains(1, 0));
+    }
 }
