@@ -21,6 +21,10 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 DISPATCHER_CMD=${DISPATCHER_CMD:-"$ROOT/bin/vllm-factory-serve"}
 PARTS=${PARTS:-"capacity sse idle"}
 HOST=127.0.0.1
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# HAProxy needs two descriptors per proxied connection: its idle-connection count is bounded by the limit.
+HAPROXY_MAXCONN=$(( ($(ulimit -n) - 1000) / 2 ))
+HAPROXY_IDLE=$(( IDLE_CONNECTIONS < HAPROXY_MAXCONN - 100 ? IDLE_CONNECTIONS : HAPROXY_MAXCONN - 100 ))
 
 log() { printf '[workload %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
@@ -86,14 +90,13 @@ for p in "${BPORTS[@]}"; do flags+=(--backend-url "http://$HOST:$p"); done
 start dispatcher bash -c "cd \"\$0\" && exec $DISPATCHER_CMD \"\$@\"" "$ROOT" "${flags[@]}"
 wait_200 "http://$HOST:$DPORT/health" 60
 {
-  echo "global"; echo "  maxconn 200000"
+  echo "global"; echo "  maxconn $HAPROXY_MAXCONN"
   echo "defaults"; echo "  mode http"; echo "  option http-keep-alive"; echo "  http-reuse always"
   echo "  timeout connect 5s"; echo "  timeout client 600s"; echo "  timeout server 600s"; echo "  timeout queue 600s"
   echo "frontend fe"; echo "  bind $HOST:$HPORT"; echo "  default_backend be"
   echo "backend be"; echo "  balance roundrobin"
   for i in "${!BPORTS[@]}"; do echo "  server b$i $HOST:${BPORTS[$i]} maxconn $SLOTS"; done
 } >"$TMP/haproxy.cfg"
-ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 start haproxy haproxy -db -f "$TMP/haproxy.cfg"
 wait_200 "http://$HOST:$HPORT/health" 10
 DPID=$(pid_on_port "$DPORT"); HPID=$(pid_on_port "$HPORT")
@@ -165,13 +168,12 @@ fi
 # ---- 3. idle client connections: memory ---------------------------------------------------------------
 if [[ " $PARTS " == *" idle "* ]]; then
   echo "== $IDLE_CONNECTIONS idle client connections (each sent nothing yet) =="
-  for target in "dispatcher:$DPORT:$DPID" "haproxy:$HPORT:$HPID"; do
-    IFS=: read -r name port pid <<<"$target"
+  for target in "dispatcher:$DPORT:$DPID:$IDLE_CONNECTIONS" "haproxy:$HPORT:$HPID:$HAPROXY_IDLE"; do
+    IFS=: read -r name port pid count <<<"$target"
     before=$(rss_kib "$pid")
-    python3 - "$port" "$IDLE_CONNECTIONS" "$pid" "$name" "$before" <<'EOF'
+    python3 - "$port" "$count" "$pid" "$name" "$before" <<'EOF'
 import resource, socket, sys, time
 port, n, pid, name, before = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
-resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1024, max(n + 1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
 socks = []
 for i in range(n):
     s = socket.socket(); s.connect(("127.0.0.1", port)); socks.append(s)

@@ -50,9 +50,10 @@ final class RequestBody {
         InputStream in = req.content().inputStream();
         try {
             if (declared >= 0 && declared <= bufferLimit) {
-                byte[] b = in.readNBytes((int) declared);
-                if (b.length != declared) {
-                    throw new ClientAbortException("the client sent " + b.length + " of " + declared + " body bytes");
+                byte[] b = new byte[(int) declared]; // read in place: no chunk list to join
+                int got = in.readNBytes(b, 0, b.length);
+                if (got != declared) {
+                    throw new ClientAbortException("the client sent " + got + " of " + declared + " body bytes");
                 }
                 in.close(); // the entity is consumed: the server does not drain it again
                 return new RequestBody(b, null, declared, true);

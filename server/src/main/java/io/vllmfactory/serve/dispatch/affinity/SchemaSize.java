@@ -15,20 +15,25 @@ import java.util.Arrays;
  * {@code schema}, {@code labels} found. Labels count one each; a schema counts its entities,
  * classifications and relations, and each structure plus its fields. Pure.
  *
- * <p>Read with Jackson's tokenizer: only the values of those fields become nodes, everything else
- * (the input text included) is skipped. A body without a quoted {@code "labels"} or
- * {@code "schema"} in it is not tokenized at all.
+ * <p>Read with Jackson's tokenizer: the labels are counted from its tokens and only a schema becomes
+ * a tree; everything else (the input text included) is skipped. A body without a quoted
+ * {@code "labels"} or {@code "schema"} in it is not tokenized at all, nor is one larger than
+ * {@link #MAX_BODY} (the header is for GLiNER-style requests, which are far smaller; reading a
+ * megabyte body for it would cost more than forwarding it).
  */
 public final class SchemaSize {
+    /** Largest body whose schema size is reported. */
+    public static final int MAX_BODY = 64 * 1024;
+
     private static final byte[] LABELS = "labels".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SCHEMA = "schema".getBytes(StandardCharsets.US_ASCII);
 
     private SchemaSize() {
     }
 
-    /** @return the size, or -1 when the body has none of the fields or is not a JSON object */
+    /** @return the size, or -1 when the body has none of the fields, is not a JSON object, or is larger than {@link #MAX_BODY} */
     public static int of(byte[] body) {
-        if (!mayHaveSchema(body)) {
+        if (body.length > MAX_BODY || !mayHaveSchema(body)) {
             return -1;
         }
         JsonNode dataSchema = null;

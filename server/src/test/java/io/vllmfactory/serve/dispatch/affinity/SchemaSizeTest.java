@@ -34,4 +34,11 @@ class SchemaSizeTest {
     void countsWhatTheRequestAsksFor(String json, int expected) {
         assertThat(SchemaSize.of(json.getBytes()), is(expected));
     }
+
+    @org.junit.jupiter.api.Test
+    void aBodyPastSixtyFourKibibytesIsNotRead() {
+        String labels = "{\"labels\":[\"a\",\"b\"],\"input\":\"";
+        assertThat(SchemaSize.of((labels + "x".repeat(1000) + "\"}").getBytes()), is(2));
+        assertThat(SchemaSize.of((labels + "x".repeat(SchemaSize.MAX_BODY) + "\"}").getBytes()), is(-1));
+    }
 }
