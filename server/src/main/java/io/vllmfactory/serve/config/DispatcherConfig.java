@@ -26,6 +26,8 @@ import java.util.List;
  * @param unhealthyThreshold consecutive failed probes that take a backend out of routing
  * @param drainTimeout       longest wait for requests to finish on shutdown
  * @param poisonLimit        backends that may die during one request before it gets 502
+ * @param publicDenyPaths    paths the public port refuses besides vLLM's operator endpoints
+ * @param publicAllowPaths   refused paths the public port forwards after all
  * @param clients            how client connections are treated
  */
 public record DispatcherConfig(String host, int port, List<URI> backendUrls, int maxBatchSize,
@@ -34,11 +36,20 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                                Duration unavailableTimeout,
                                Duration upstreamTimeout, Duration connectTimeout, Duration healthInterval,
                                Duration healthTimeout, int unhealthyThreshold, Duration drainTimeout,
-                               int poisonLimit, ClientLimits clients) {
+                               int poisonLimit, List<String> publicDenyPaths, List<String> publicAllowPaths,
+                               ClientLimits clients) {
     private static final int MAX_BUFFER = 64 * 1024 * 1024;
 
     public DispatcherConfig {
         backendUrls = List.copyOf(backendUrls);
+        publicDenyPaths = List.copyOf(publicDenyPaths);
+        publicAllowPaths = List.copyOf(publicAllowPaths);
+        for (String p : publicDenyPaths) {
+            check(p.startsWith("/"), "publicDenyPaths", p, "a path starting with /");
+        }
+        for (String p : publicAllowPaths) {
+            check(p.startsWith("/"), "publicAllowPaths", p, "a path starting with /");
+        }
         check(port >= 0 && port <= 65535, "port", port, "0..65535");
         check(maxBatchSize >= 1, "maxBatchSize", maxBatchSize, ">= 1");
         check(affinityTableSize >= 1, "affinityTableSize", affinityTableSize, ">= 1");
@@ -112,7 +123,7 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                     s.duration("upstream-timeout"),
                     s.duration("connect-timeout"), s.duration("health-interval"), s.duration("health-timeout"),
                     s.integer("unhealthy-threshold"), s.duration("drain-timeout"), s.integer("poison-limit"),
-                    ClientLimits.from(s));
+                    s.list("public-deny-paths"), s.list("public-allow-paths"), ClientLimits.from(s));
         } catch (InvalidValue e) {
             throw e.in(s);
         }

@@ -115,7 +115,11 @@ public final class SettingTable {
                     Setting.of("drain-timeout", Kind.DURATION, "30s",
                             "on SIGTERM or removal, longest wait for a backend's requests to finish"),
                     Setting.of("poison-limit", Kind.INT, "2",
-                            "a request during which this many backends died gets 502 and goes to no other one"))),
+                            "a request during which this many backends died gets 502 and goes to no other one"),
+                    new Setting("public-deny-paths", "--public-deny-path", Kind.LIST, "",
+                            "a path the public port refuses (403) besides vLLM's operator endpoints (repeat the flag)"),
+                    new Setting("public-allow-paths", "--public-allow-path", Kind.LIST, "",
+                            "one of the refused paths the public port forwards after all (repeat the flag)"))),
             new Section("Client connections (public port)", List.of(
                     Setting.of("max-client-connections", Kind.INT, "0",
                             "most client connections open at once (more wait in the backlog), 0 = max heap / 32 KiB"),

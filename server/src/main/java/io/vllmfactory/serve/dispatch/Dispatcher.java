@@ -42,6 +42,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
     private final DispatcherConfig config;
     private final BackendPool pool;
     private final AffinityTable affinity;
+    private final PublicPaths publicPaths;
     private final Map<Backend, Upstream> upstreams = new ConcurrentHashMap<>();
     private final Map<Backend, byte[]> hostLines = new ConcurrentHashMap<>();
     private final AtomicInteger active = new AtomicInteger();
@@ -58,6 +59,7 @@ public final class Dispatcher implements Handler, AutoCloseable {
         this.config = config;
         this.pool = pool;
         this.affinity = new AffinityTable(config.affinityTableSize());
+        this.publicPaths = PublicPaths.of(config.publicDenyPaths(), config.publicAllowPaths());
         this.affinityEnabled = config.requestAffinity();
         pool.listen(new BackendPool.MembershipListener() {
             @Override
@@ -167,6 +169,11 @@ public final class Dispatcher implements Handler, AutoCloseable {
 
     boolean draining() {
         return draining;
+    }
+
+    /** Whether the public port refuses this path (one of vLLM's operator endpoints, or configured so). */
+    boolean refused(String rawPath) {
+        return publicPaths.refused(rawPath);
     }
 
     /** Body bytes read whole before a backend is chosen: what a retry needs, or affinity when it is on. */

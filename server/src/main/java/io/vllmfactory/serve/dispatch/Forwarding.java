@@ -57,6 +57,10 @@ final class Forwarding {
         if (dispatcher.draining()) {
             throw new DrainingException();
         }
+        String rawPath = req.prologue().uriPath().rawPath();
+        if (dispatcher.refused(rawPath)) {
+            throw new ForbiddenPathException(rawPath);
+        }
         checkHead();
         boolean keyed = dispatcher.affinityEnabled();
         RequestBody body = RequestBody.read(req, dispatcher.bufferLimit(keyed), dispatcher.config().maxBodySize());

@@ -59,6 +59,7 @@ final class Problems {
             case BadRequestException e -> new Problem(e.status(), e.status() == 431 ? "request header fields too large"
                     : e.status() == 413 ? "request body too large" : "bad request", e.getMessage(), null, true);
             case PoisonException e -> new Problem(502, "request not retried", e.getMessage(), null, false);
+            case ForbiddenPathException e -> new Problem(403, "forbidden", e.getMessage(), null, false);
             case UpstreamException.Timeout e -> new Problem(504, "backend timeout", e.getMessage(), null, false);
             case UpstreamException.BadResponse e -> new Problem(502, "bad answer from the backend", e.getMessage(),
                     null, false);
