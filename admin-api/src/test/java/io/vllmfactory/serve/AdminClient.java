@@ -44,11 +44,28 @@ final class AdminClient {
     private final String token;
     private final List<String> contentTypeViolations = Collections.synchronizedList(new ArrayList<>());
 
+    private final java.net.http.HttpClient http;
+
     /** @param token the bearer token to send, or null for none */
     AdminClient(int port, String token) {
+        this(port, token, null);
+    }
+
+    /**
+     * @param token the bearer token to send, or null for none
+     * @param from  the loopback address to send from (another client address than the operator's), or null
+     */
+    AdminClient(int port, String token, java.net.InetAddress from) {
         this.baseUri = "http://127.0.0.1:" + port;
         this.token = token;
+        java.net.http.HttpClient.Builder httpBuilder = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10));
+        if (from != null) {
+            httpBuilder.localAddress(from);
+        }
+        this.http = httpBuilder.build();
         ApiClient client = new ApiClient();
+        client.setHttpClientBuilder(httpBuilder);
         client.updateBaseUri(baseUri);
         client.setReadTimeout(Duration.ofSeconds(30));
         strict = ApiClient.createDefaultObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -108,7 +125,7 @@ final class AdminClient {
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
-        return Clients.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Asserts a raw answer is the problem {@code kind} with {@code status}, read strictly as the document's Problem. */

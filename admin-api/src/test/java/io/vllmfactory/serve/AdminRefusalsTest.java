@@ -55,7 +55,9 @@ class AdminRefusalsTest {
 
     @Test
     void everyAdminOperationNeedsTheBearerToken() throws Exception {
-        for (AdminClient intruder : List.of(s.client(null), s.client("not-the-admin-token-at-all"))) {
+        // From addresses of their own: their failed attempts must not lock the operator out.
+        for (AdminClient intruder : List.of(s.clientFrom(null, "127.0.0.2"),
+                s.clientFrom("not-the-admin-token-at-all", "127.0.0.3"))) {
             List<AdminClient.Call> calls = List.of(
                     () -> intruder.instances.listInstances(),
                     () -> intruder.instances.getInstance(0),
@@ -71,9 +73,10 @@ class AdminRefusalsTest {
             }
             intruder.assertContentTypesAsDocumented();
         }
-        HttpResponse<String> none = s.client(null).raw("GET", "/admin/instances", null, null);
+        HttpResponse<String> none = s.clientFrom(null, "127.0.0.2").raw("GET", "/admin/instances", null, null);
         assertThat(none.headers().firstValue("WWW-Authenticate").orElseThrow(), is("Bearer realm=\"vllm-factory-serve admin\""));
-        HttpResponse<String> wrong = s.client("not-the-admin-token-at-all").raw("GET", "/admin/status", null, null);
+        HttpResponse<String> wrong = s.clientFrom("not-the-admin-token-at-all", "127.0.0.4")
+                .raw("GET", "/admin/status", null, null);
         assertThat(wrong.headers().firstValue("WWW-Authenticate").orElseThrow(),
                 is("Bearer realm=\"vllm-factory-serve admin\", error=\"invalid_token\""));
         assertThat(wrong.body(), not(containsString("not-the-admin-token-at-all")));
@@ -184,5 +187,42 @@ class AdminRefusalsTest {
         assertThat(admin.status.getStatus().getFleet().getOperation(), is("restart 0"));
         s.awaitSettled(2);
         assertThat(admin.instances.getInstance(1).getRestarts(), is(0));
+    }
+
+    @Test
+    void failedTokenAttemptsFromOneAddressAreRateLimitedAndOthersAreNotHeldUp() throws Exception {
+        AdminClient guesser = s.clientFrom("a-wrong-guess-of-the-token", "127.0.0.5");
+        for (int i = 0; i < 10; i++) {
+            guesser.problem(guesser.raw("GET", "/admin/status", null, null), 401, "unauthorized");
+        }
+        HttpResponse<String> locked = guesser.raw("GET", "/admin/status", null, null);
+        Problem p = guesser.problem(locked, 429, "too-many-requests");
+        assertThat(p.getDetail(), containsString("too many failed token attempts"));
+        assertThat(Integer.parseInt(locked.headers().firstValue("Retry-After").orElseThrow()) > 0, is(true));
+        HttpResponse<String> evenTheToken = s.clientFrom(AdminSidecar.TOKEN, "127.0.0.5").raw("GET", "/admin/status",
+                null, null);
+        assertThat("the address is refused, whatever it sends", evenTheToken.statusCode(), is(429));
+        assertThat("the operator is served", admin.status.getStatus().getFleet().getInstances(), is(2));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"%D9%A1", "%EF%BC%92", "+1", "-0", "1.0", "01x", "9999999999"})
+    void onlyTheDigitsZeroToNineWriteAnInstanceId(String id) throws Exception {
+        admin.problem(admin.raw("DELETE", "/admin/instances/" + id, null, null), 404, "not-found");
+        admin.problem(admin.raw("GET", "/admin/instances/" + id, null, null), 404, "not-found");
+        assertThat("nothing changed", admin.instances.listInstances().getInstances().size(), is(2));
+    }
+
+    @Test
+    void aBodyWithoutContentTypeIs415AndJacksonsWordingNeverReachesTheClient() throws Exception {
+        Problem untyped = admin.problem(admin.raw("PUT", "/admin/instances", null, "{\"count\": 2}"), 415,
+                "unsupported-media-type");
+        assertThat(untyped.getDetail(), containsString("no Content-Type"));
+        Problem deep = admin.problem(admin.raw("PUT", "/admin/instances", "application/json",
+                "[".repeat(2000) + "]".repeat(2000)), 400, "invalid-request");
+        assertThat(deep.getDetail(), not(containsString("StreamReadConstraints")));
+        assertThat(deep.getDetail(), not(containsString("com.fasterxml")));
+        assertThat(deep.getDetail(), not(containsString("`")));
+        assertThat("nothing changed", admin.instances.listInstances().getInstances().size(), is(2));
     }
 }

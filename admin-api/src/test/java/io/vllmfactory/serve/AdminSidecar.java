@@ -114,6 +114,15 @@ final class AdminSidecar implements AutoCloseable {
         return new AdminClient(adminPort(), token);
     }
 
+    /** A client with another token, or none (null), sending from another loopback address than the operator's. */
+    AdminClient clientFrom(String token, String loopbackAddress) {
+        try {
+            return new AdminClient(adminPort(), token, java.net.InetAddress.getByName(loopbackAddress));
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(loopbackAddress, e);
+        }
+    }
+
     /** Waits until no change runs and exactly {@code count} instances are ready. */
     void awaitSettled(int count) {
         AtomicReference<String> last = new AtomicReference<>();

@@ -8,6 +8,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -110,6 +111,11 @@ public final class AdminApi {
     }
 
     private static void fail(ServerRequest req, ServerResponse res, Exception e) throws Exception {
+        if (e instanceof AdminRequests.ClientGone gone) { // not the sidecar's fault: no trace in the log
+            LOG.log(Level.DEBUG, "admin: {0} {1}: {2}", req.prologue().method().text(), req.path().rawPath(),
+                    gone.getMessage());
+            throw new CloseConnectionException(gone.getMessage());
+        }
         AdminProblems.Problem problem = AdminProblems.of(e);
         Method method = req.prologue().method();
         String path = req.path().rawPath();

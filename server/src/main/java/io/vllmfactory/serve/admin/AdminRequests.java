@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
@@ -34,20 +33,21 @@ final class AdminRequests {
             return new byte[0];
         }
         Optional<HttpMediaType> type = req.headers().contentType();
-        if (type.isPresent() && !isJson(type.get())) {
+        if (type.isEmpty() || !isJson(type.get())) {
             req.content().consume();
-            throw RequestRefused.unsupportedMediaType("the body is " + type.get().mediaType().text()
-                    + "; send JSON with Content-Type: application/json");
+            throw RequestRefused.unsupportedMediaType((type.isEmpty() ? "the body has no Content-Type"
+                    : "the body is " + type.get().mediaType().text()) + "; send JSON with Content-Type: application/json");
         }
+        byte[] bytes;
         try (InputStream in = req.content().inputStream()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                throw RequestRefused.tooLarge("the body is larger than " + MAX_BODY + " bytes");
-            }
-            return bytes;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            bytes = in.readNBytes(MAX_BODY + 1);
+        } catch (IOException | RuntimeException e) { // the client went away mid-body, or broke its framing
+            throw new ClientGone(e);
         }
+        if (bytes.length > MAX_BODY) {
+            throw RequestRefused.tooLarge("the body is larger than " + MAX_BODY + " bytes");
+        }
+        return bytes;
     }
 
     /** {@code {"count": k}} with 1 <= k <= {@value #MAX_COUNT}; empty when the body is empty and {@code required} is false. */
@@ -101,18 +101,23 @@ final class AdminRequests {
         };
     }
 
-    /** The {@code {id}} path parameter; an id that is no integer names no instance. */
+    /**
+     * The {@code {id}} path parameter: ASCII digits only (Java would also read other scripts' digits
+     * and a sign, so {@code ١} or {@code +1} would name instance 1); anything else names no instance.
+     */
     static int id(ServerRequest req) {
         String raw = req.path().pathParameters().get("id");
-        try {
-            int id = Integer.parseInt(raw);
-            if (id >= 0) {
-                return id;
-            }
-        } catch (NumberFormatException e) {
-            // falls through: not an id
+        if (raw != null && !raw.isEmpty() && raw.length() <= 9 && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return Integer.parseInt(raw);
         }
-        throw RequestRefused.notFound("no instance " + shown(raw) + " (ids are integers >= 0)");
+        throw RequestRefused.notFound("no instance " + shown(raw) + " (ids are integers >= 0 written in the digits 0-9)");
+    }
+
+    /** The body could not be read: the client left mid-body or sent broken framing; nobody to answer. */
+    static final class ClientGone extends RuntimeException {
+        ClientGone(Exception cause) {
+            super("the client's body could not be read: " + cause.getMessage(), cause, false, false);
+        }
     }
 
     private static boolean isJson(HttpMediaType type) {

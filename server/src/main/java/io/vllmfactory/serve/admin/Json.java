@@ -7,6 +7,7 @@ import io.helidon.webserver.http.ServerResponse;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -43,13 +44,33 @@ final class Json {
     static JsonNode parse(byte[] body) {
         try {
             return MAPPER.readTree(body);
+        } catch (StreamConstraintsException e) {
+            throw RequestRefused.invalid("the body nests too deep or holds a value too long to read"
+                    + " (expected: a small JSON object such as {\"count\": 2})");
         } catch (JsonProcessingException e) {
             var at = e.getLocation();
-            throw RequestRefused.invalid("the body is not valid JSON: " + e.getOriginalMessage()
+            throw RequestRefused.invalid("the body is not valid JSON" + plain(e.getOriginalMessage())
                     + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         } catch (IOException e) {
-            throw RequestRefused.invalid("the body is not valid JSON: " + e.getMessage());
+            throw RequestRefused.invalid("the body could not be read as JSON");
         }
+    }
+
+    /**
+     * Jackson's own wording when it says what is wrong with the JSON ("Duplicate field 'count'"),
+     * nothing when it would name Jackson's classes or limits.
+     */
+    private static String plain(String message) {
+        if (message == null) {
+            return "";
+        }
+        String line = message.lines().findFirst().orElse("");
+        int detail = line.indexOf(" (");
+        line = detail > 0 ? line.substring(0, detail) : line; // what follows names Jackson's types and features
+        if (line.isBlank() || line.contains("`") || line.contains("com.fasterxml") || line.contains("Constraints")) {
+            return "";
+        }
+        return ": " + (line.length() > 120 ? line.substring(0, 117) + "..." : line);
     }
 
     static byte[] bytes(JsonNode node) {

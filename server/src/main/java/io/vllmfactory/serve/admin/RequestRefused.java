@@ -42,6 +42,10 @@ final class RequestRefused extends RuntimeException {
         return new RequestRefused(Status.REQUEST_ENTITY_TOO_LARGE_413, "payload-too-large", detail, List.of());
     }
 
+    static RequestRefused tooManyRequests(String detail, Header retryAfter) {
+        return new RequestRefused(Status.TOO_MANY_REQUESTS_429, "too-many-requests", detail, List.of(retryAfter));
+    }
+
     static RequestRefused unsupportedMediaType(String detail) {
         return new RequestRefused(Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported-media-type", detail, List.of());
     }
