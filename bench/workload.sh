@@ -19,6 +19,7 @@ WARMUP=${WARMUP:-10s}
 SSE_REQUESTS=${SSE_REQUESTS:-200}     # streamed requests timed per target
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 DISPATCHER_CMD=${DISPATCHER_CMD:-"$ROOT/bin/vllm-factory-serve"}
+BASELINE_CMD=${BASELINE_CMD:-}        # another build, measured beside the dispatcher (capacity part)
 PARTS=${PARTS:-"capacity sse idle"}
 HOST=127.0.0.1
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -78,7 +79,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # ---- backends, HAProxy, dispatcher --------------------------------------------------------------
 read -r -a BPORTS <<<"$(free_ports "$BACKENDS")"
-read -r DPORT HPORT <<<"$(free_ports 2)"
+read -r DPORT HPORT BPORT <<<"$(free_ports 3)"
 for i in "${!BPORTS[@]}"; do
   start "sim$i" "$ROOT/bin/vllm-sim" serve bench-model --host "$HOST" --port "${BPORTS[$i]}" \
     --max-num-seqs "$SLOTS" --gpu-memory-utilization 0.1 --sim-startup-delay 0 \
@@ -89,9 +90,16 @@ flags=(--host "$HOST" --port "$DPORT" --admin-port 0 --max-batch-size "$SLOTS")
 for p in "${BPORTS[@]}"; do flags+=(--backend-url "http://$HOST:$p"); done
 start dispatcher bash -c "cd \"\$0\" && exec $DISPATCHER_CMD \"\$@\"" "$ROOT" "${flags[@]}"
 wait_200 "http://$HOST:$DPORT/health" 60
+if [ -n "$BASELINE_CMD" ]; then
+  bflags=("${flags[@]}")
+  bflags[3]=$BPORT # --port
+  start baseline bash -c "cd \"\$0\" && exec $BASELINE_CMD \"\$@\"" "$ROOT" "${bflags[@]}"
+  wait_200 "http://$HOST:$BPORT/health" 60
+fi
 {
   echo "global"; echo "  maxconn $HAPROXY_MAXCONN"
   echo "defaults"; echo "  mode http"; echo "  option http-keep-alive"; echo "  http-reuse always"
+  echo "  option http-no-delay" # streamed events leave at once, as the dispatcher sends them
   echo "  timeout connect 5s"; echo "  timeout client 600s"; echo "  timeout server 600s"; echo "  timeout queue 600s"
   echo "frontend fe"; echo "  bind $HOST:$HPORT"; echo "  default_backend be"
   echo "backend be"; echo "  balance roundrobin"
@@ -123,18 +131,26 @@ if [[ " $PARTS " == *" capacity "* ]]; then
   : >"$TMP/capacity.tsv"
   for ((r = 1; r <= ROUNDS; r++)); do
     # Straight: each backend driven by its own client with exactly its slots, all at once.
-    for i in "${!BPORTS[@]}"; do wrk_run "http://$HOST:${BPORTS[$i]}/pooling" "$SLOTS" "$DURATION" >"$TMP/direct$i" & done
-    wait
+    jobs_=()
+    for i in "${!BPORTS[@]}"; do
+      wrk_run "http://$HOST:${BPORTS[$i]}/pooling" "$SLOTS" "$DURATION" >"$TMP/direct$i" &
+      jobs_+=($!)
+    done
+    wait "${jobs_[@]}" # only the load: the servers are background jobs too
     awk -v r="$r" '{rps+=$1; p+=$2; n++} END {printf "straight\t%d\t%.1f\t%.3f\n", r, rps, p/n}' "$TMP"/direct* >>"$TMP/capacity.tsv"
-    read -r rps p50 <<<"$(wrk_run "http://$HOST:$DPORT/pooling" "$CONNS" "$DURATION")"
-    printf 'dispatcher\t%d\t%s\t%s\n' "$r" "$rps" "$p50" >>"$TMP/capacity.tsv"
+    for target in "dispatcher:$DPORT" "haproxy:$HPORT" ${BASELINE_CMD:+"baseline:$BPORT"}; do
+      read -r rps p50 <<<"$(wrk_run "http://$HOST:${target#*:}/pooling" "$CONNS" "$DURATION")"
+      printf '%s\t%d\t%s\t%s\n' "${target%%:*}" "$r" "$rps" "$p50" >>"$TMP/capacity.tsv"
+    done
   done
   echo "== capacity: $BACKENDS backends x $SLOTS slots x ${SERVICE_MS} ms, $CONNS clients, $ROUNDS x $DURATION =="
   column -t "$TMP/capacity.tsv"
-  awk -F'\t' '$1=="straight"{s[$2]=$3; sp[$2]=$4} $1=="dispatcher"{d[$2]=$3; dp[$2]=$4}
-    END {for (r in s) {ratio+=d[r]/s[r]; add+=dp[r]-sp[r]; n++}
-         printf "dispatcher/straight throughput %.4f (goal >= 0.99), p50 added %.3f ms (goal <= 0.2)\n", ratio/n, add/n}' \
-    "$TMP/capacity.tsv"
+  for t in dispatcher haproxy baseline; do
+    awk -F'\t' -v t="$t" '$1=="straight"{s[$2]=$3; sp[$2]=$4} $1==t{d[$2]=$3; dp[$2]=$4}
+      END {for (r in d) {ratio+=d[r]/s[r]; add+=dp[r]-sp[r]; n++}
+           if (n) printf "%-10s / straight: throughput %.4f (goal >= 0.99), p50 added %.3f ms (goal <= 0.2)\n", t, ratio/n, add/n}' \
+      "$TMP/capacity.tsv"
+  done
 fi
 
 # ---- 2. time to the first server-sent event ----------------------------------------------------------

@@ -2,7 +2,7 @@
 # JAR is missing or older than any source or pom, so a fresh clone or a `git pull` just works.
 ensure_built() {
   local jar=$1 module=$2
-  if [ -f "$jar" ] && [ -z "$(find "$ROOT" -path "$ROOT/.git" -prune -o \( -path '*/src/main/*' -o -name pom.xml \) -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  if [ -f "$jar" ] && [ -z "$(find "$ROOT" \( -path "$ROOT/.git" -o -name target \) -prune -o \( -path '*/src/main/*' -o -name pom.xml \) -newer "$jar" -print -quit 2>/dev/null)" ]; then
     return 0
   fi
   if ! command -v mvn >/dev/null 2>&1; then

@@ -70,6 +70,9 @@ final class Simulator implements AutoCloseable {
                 .host(serve.host())
                 .port(serve.port())
                 .shutdownHook(false)
+                // As uvicorn's sockets (asyncio sets TCP_NODELAY): a streamed event leaves at once,
+                // instead of waiting for the ACK of the bytes before it.
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .routing(routing -> routing(routing, config, log, pid, crash, this::port))
                 .build();
         synchronized (lifecycle) {
