@@ -16,6 +16,14 @@ sealed interface Front {
 
     int port();
 
+    /** The address clients use, e.g. {@code http://0.0.0.0:8000}. */
+    default String url() {
+        return "http://" + host() + ":" + port();
+    }
+
+    /** The address the public port binds. */
+    String host();
+
     /** The dispatcher, when there is one. */
     Optional<Dispatcher> dispatcher();
 
@@ -44,6 +52,11 @@ sealed interface Front {
             LOG.log(Level.INFO, "dispatcher listening on http://{0}:{1,number,#} in front of {2} backends"
                     + " (max batch {3} each, request affinity {4})", config.host(), server.port(),
                     pool.backends().size(), config.maxBatchSize(), config.requestAffinity() ? "on" : "off");
+        }
+
+        @Override
+        public String host() {
+            return config.host();
         }
 
         @Override

@@ -25,6 +25,7 @@ import java.util.concurrent.CountDownLatch;
  * the setting), 1 when the backends could not be started, 0 after a requested stop.
  */
 public final class Main {
+    private static final System.Logger LOG = System.getLogger(Main.class.getName());
     private Main() {
     }
 
@@ -38,6 +39,10 @@ public final class Main {
             CommandLine cl = CommandLine.parse(args);
             if (cl.help()) {
                 System.out.print(CommandLine.usage());
+                return;
+            }
+            if (cl.version()) {
+                System.out.println(Version.text());
                 return;
             }
             Settings settings = Settings.resolve(cl.flags(), env, cl.config());
@@ -68,28 +73,36 @@ public final class Main {
         }
         LogConfig.configureRuntime(); // logging.properties: one line per record, on stderr
         Sidecar sidecar;
-        if (supervision == null) {
-            sidecar = Sidecar.inFrontOf(config, Optional.of(admin), configuration);
-        } else {
-            try {
+        try {
+            if (supervision == null) {
+                sidecar = Sidecar.inFrontOf(config, Optional.of(admin), configuration);
+            } else {
                 Preflight.checkGpu(supervision, env);
-            } catch (ConfigException e) {
-                exit(2, e.getMessage());
-                return;
-            } catch (StartFailure e) {
-                exit(1, e.getMessage());
-                return;
+                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration);
             }
-            sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration);
+        } catch (ConfigException e) {
+            exit(2, e.getMessage());
+            return;
+        } catch (StartFailure e) {
+            exit(1, e.getMessage());
+            return;
         }
+        Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(env);
         CountDownLatch stopped = new CountDownLatch(1);
         // Installed before anything starts: a SIGTERM during a 10-minute model load stops what started.
         Signals.onTermination(() -> {
+            systemd.ifPresent(SystemdNotify::stopping);
             sidecar.close();
             stopped.countDown();
         });
+        systemd.ifPresent(s -> s.reportLoading(() -> sidecar.fleet().instances()));
         try {
             sidecar.start();
+            if (!sidecar.stopping()) {
+                String summary = sidecar.summary();
+                LOG.log(System.Logger.Level.INFO, Version.text() + " ready: " + summary);
+                systemd.ifPresent(s -> s.ready("serving: " + summary));
+            }
         } catch (StartFailure e) {
             if (!sidecar.stopping()) { // else a signal asked for the stop: exit 0 below
                 e.lastLines().forEach(l -> System.err.println("  | " + l));

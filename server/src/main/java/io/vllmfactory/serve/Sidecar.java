@@ -9,14 +9,19 @@ import io.vllmfactory.serve.dispatch.Dispatcher;
 import io.vllmfactory.serve.dispatch.admission.Backend;
 import io.vllmfactory.serve.dispatch.admission.BackendPool;
 import io.vllmfactory.serve.dispatch.health.HealthPoller;
+import io.vllmfactory.serve.supervise.BackendState;
 import io.vllmfactory.serve.supervise.ExternalFleet;
 import io.vllmfactory.serve.supervise.Fleet;
+import io.vllmfactory.serve.supervise.InstanceView;
+import io.vllmfactory.serve.supervise.MemorySplit;
 import io.vllmfactory.serve.supervise.StartFailure;
 import io.vllmfactory.serve.supervise.Supervisor;
 
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.URI;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -143,7 +148,7 @@ public final class Sidecar implements AutoCloseable {
             Dispatcher dispatcher = front.dispatcher().orElse(null); // the admin API's way of saying direct mode
             adminServer = Optional.of(AdminServer.start(admin.get(),
                     new AdminApi(backends.fleet(), dispatcher, admin.get(), configuration),
-                    Observability.feature(dispatcher, pool, () -> fleetStarted)));
+                    Observability.feature(dispatcher, pool, backends.fleet(), () -> fleetStarted)));
         }
     }
 
@@ -181,6 +186,34 @@ public final class Sidecar implements AutoCloseable {
     /** The backends as the admin API sees and changes them (refusing changes to backends it did not launch). */
     public Fleet fleet() {
         return backends.fleet();
+    }
+
+    /**
+     * What serves where, in one line for the console once the sidecar is ready, e.g. {@code public
+     * http://0.0.0.0:8000, admin http://127.0.0.1:8001; 2 instances: 0 on GPU 0 at 0.46 :9100, 1 on GPU 0 at
+     * 0.46 :9101}.
+     */
+    public String summary() {
+        StringBuilder sb = new StringBuilder("public ").append(front.url());
+        synchronized (this) {
+            adminServer.ifPresent(a -> sb.append(", admin http://").append(admin.orElseThrow().host()).append(':')
+                    .append(a.port()));
+        }
+        List<InstanceView> instances = fleet().instances();
+        sb.append("; ").append(instances.size()).append(instances.size() == 1 ? " instance: " : " instances: ");
+        for (int k = 0; k < instances.size(); k++) {
+            InstanceView v = instances.get(k);
+            sb.append(k == 0 ? "" : ", ").append(v.id());
+            if (v.device() != null) {
+                sb.append(" on GPU ").append(v.device());
+            }
+            v.gpuMemoryFraction().ifPresent(f -> sb.append(" at ").append(MemorySplit.format(f)));
+            sb.append(v.device() != null ? " :" + v.port() : " " + v.url());
+            if (v.state() != BackendState.READY) {
+                sb.append(" (").append(v.state().name().toLowerCase(Locale.ROOT)).append(')');
+            }
+        }
+        return sb.toString();
     }
 
     /** Whether {@link #close()} has begun. */

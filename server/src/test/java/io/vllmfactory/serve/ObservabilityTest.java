@@ -21,7 +21,7 @@ class ObservabilityTest {
              Sidecar sidecar = TestSidecars.start(List.of(backend))) {
             Dispatcher dispatcher = sidecar.dispatcher();
             WebServer admin = WebServer.builder().port(0).shutdownHook(false).featuresDiscoverServices(false)
-                    .addFeature(Observability.feature(dispatcher, dispatcher.pool(), () -> true)).build().start();
+                    .addFeature(Observability.feature(dispatcher, dispatcher.pool(), sidecar.fleet(), () -> true)).build().start();
             try {
                 for (int i = 0; i < 3; i++) {
                     Clients.pooling(sidecar.port(), Clients.gliner("x", "y"), 0);

@@ -23,9 +23,10 @@ import java.util.Optional;
  * @param model  the positional MODEL argument
  * @param extra  arguments after {@code --}
  * @param help   whether {@code --help} was asked for
+ * @param version whether {@code --version} was asked for
  */
 public record CommandLine(Map<String, Object> flags, Optional<Path> config, Optional<String> model,
-                          List<String> extra, boolean help) {
+                          List<String> extra, boolean help, boolean version) {
 
     /** @throws ConfigException for an unknown flag or a flag missing its value */
     public static CommandLine parse(String... args) {
@@ -34,6 +35,7 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
         String model = null;
         List<String> extra = new ArrayList<>();
         boolean help = false;
+        boolean version = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if ("--".equals(arg)) {
@@ -42,6 +44,10 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
             }
             if ("--help".equals(arg) || "-h".equals(arg)) {
                 help = true;
+                continue;
+            }
+            if ("--version".equals(arg)) {
+                version = true;
                 continue;
             }
             if (!arg.startsWith("--")) {
@@ -102,7 +108,7 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
         }
         flags.replaceAll((k, v) -> v instanceof List<?> l ? List.copyOf(l) : v);
         return new CommandLine(Map.copyOf(flags), Optional.ofNullable(config), Optional.ofNullable(model),
-                List.copyOf(extra), help);
+                List.copyOf(extra), help, version);
     }
 
     /** The switch that {@code --no-NAME} turns off, if {@code flag} is such a form. */
@@ -134,6 +140,7 @@ public record CommandLine(Map<String, Object> flags, Optional<Path> config, Opti
           .append("file (precedence: flags, environment, file, defaults). Durations: 30s, 5m, 500ms; sizes: 1MiB.\n");
         line(sb, "--config FILE", "YAML file with any of the settings below (keys without the leading --)");
         line(sb, "-h, --help", "show this help");
+        line(sb, "--version", "show the version and the Java it runs on");
         for (SettingTable.Section section : SettingTable.SECTIONS) {
             sb.append('\n').append(section.title()).append(":\n");
             for (Setting s : section.settings()) {

@@ -3,6 +3,7 @@ package io.vllmfactory.serve.config;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * How the public dispatcher behaves.
@@ -29,6 +30,7 @@ import java.util.List;
  * @param publicDenyPaths    paths the public port refuses besides vLLM's operator endpoints
  * @param publicAllowPaths   refused paths the public port forwards after all
  * @param clients            how client connections are treated
+ * @param observe            what is recorded about requests
  */
 public record DispatcherConfig(String host, int port, List<URI> backendUrls, int maxBatchSize,
                                boolean requestAffinity, int affinityTableSize, int affinityBodyLimit,
@@ -37,7 +39,7 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                                Duration upstreamTimeout, Duration connectTimeout, Duration healthInterval,
                                Duration healthTimeout, int unhealthyThreshold, Duration drainTimeout,
                                int poisonLimit, List<String> publicDenyPaths, List<String> publicAllowPaths,
-                               ClientLimits clients) {
+                               ClientLimits clients, Observe observe) {
     private static final int MAX_BUFFER = 64 * 1024 * 1024;
 
     public DispatcherConfig {
@@ -70,6 +72,22 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                   && (u.getRawPath() == null || u.getRawPath().isEmpty() || "/".equals(u.getRawPath())),
                   "backendUrls", u, "http://host:port");
         }
+    }
+
+    /**
+     * What the dispatcher records about requests.
+     *
+     * @param requestHistograms whether the wait, first-byte and duration histograms are recorded
+     * @param accessLog         where one line per request goes: a file, {@code -} for standard output, or empty
+     *                          for nowhere
+     */
+    public record Observe(boolean requestHistograms, String accessLog) {
+        public Observe {
+            Objects.requireNonNull(accessLog, "accessLog");
+        }
+
+        /** Histograms on, no access log. */
+        public static final Observe DEFAULT = new Observe(true, "");
     }
 
     /**
@@ -123,7 +141,8 @@ public record DispatcherConfig(String host, int port, List<URI> backendUrls, int
                     s.duration("upstream-timeout"),
                     s.duration("connect-timeout"), s.duration("health-interval"), s.duration("health-timeout"),
                     s.integer("unhealthy-threshold"), s.duration("drain-timeout"), s.integer("poison-limit"),
-                    s.list("public-deny-paths"), s.list("public-allow-paths"), ClientLimits.from(s));
+                    s.list("public-deny-paths"), s.list("public-allow-paths"), ClientLimits.from(s),
+                    new Observe(s.bool("request-histograms"), s.string("access-log").orElse("").trim()));
         } catch (InvalidValue e) {
             throw e.in(s);
         }

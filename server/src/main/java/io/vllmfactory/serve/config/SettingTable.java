@@ -131,7 +131,13 @@ public final class SettingTable {
                             "longest a keep-alive connection may stay idle between requests"),
                     Setting.of("max-request-line", Kind.SIZE, "8KiB", "longest request line (414 beyond)"),
                     Setting.of("max-header-size", Kind.SIZE, "16KiB", "largest request header section (431 beyond)"),
-                    Setting.of("max-headers", Kind.INT, "100", "most request header fields (431 beyond)"))));
+                    Setting.of("max-headers", Kind.INT, "100", "most request header fields (431 beyond)"))),
+            new Section("Observability (metrics and health on the admin port)", List.of(
+                    Setting.of("request-histograms", Kind.BOOLEAN, "true",
+                            "record the wait, time-to-first-byte and duration histograms"),
+                    Setting.of("access-log", Kind.STRING, "",
+                            "one line per request (method, path, status, backend, wait, duration) to this file,"
+                            + " or - for standard output; off when empty"))));
 
     /** All settings in {@code --help} order. */
     public static final List<Setting> ALL = SECTIONS.stream().flatMap(s -> s.settings().stream()).toList();

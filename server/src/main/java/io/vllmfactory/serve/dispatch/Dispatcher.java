@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,6 +53,8 @@ public final class Dispatcher implements Handler, AutoCloseable {
     private final LongAdder poisoned = new LongAdder();
     private final AtomicBoolean errorLogged = new AtomicBoolean();
     private final Thread sweeper;
+    private final Optional<AccessLog> accessLog;
+    private volatile RequestEvents events = RequestEvents.NONE;
     private volatile boolean affinityEnabled;
     private volatile boolean draining;
 
@@ -78,6 +81,9 @@ public final class Dispatcher implements Handler, AutoCloseable {
                 forget(b);
             }
         });
+        this.accessLog = config.observe().accessLog().isEmpty() ? Optional.empty()
+                : Optional.of(AccessLog.open(config.observe().accessLog()));
+        accessLog.ifPresent(this::listen);
         this.sweeper = Thread.ofVirtual().name("upstream-sweeper").start(this::sweep);
     }
 
@@ -89,14 +95,17 @@ public final class Dispatcher implements Handler, AutoCloseable {
 
     @Override
     public void handle(ServerRequest req, ServerResponse res) {
+        long start = System.nanoTime();
         ClientConnection client = ClientConnection.current().orElse(null);
         if (client != null && client.http10()) {
             res.header(HeaderValues.CONNECTION_CLOSE);
         }
         active.incrementAndGet();
         Forwarding forwarding = new Forwarding(this, req, res, client);
+        int status = 0;
         try {
             forwarding.run();
+            status = forwarding.status();
         } catch (Relay.AbortedAnswer e) {
             failed.increment();
             throw new CloseConnectionException("the backend's answer broke off: " + e.getMessage());
@@ -107,10 +116,23 @@ public final class Dispatcher implements Handler, AutoCloseable {
                 // the client is gone, or has part of an answer already: its connection ends here
                 throw new CloseConnectionException("the request ended without an answer: " + e.getMessage());
             }
+            status = res.status().code();
         } finally {
             active.decrementAndGet();
+            events.finished(req.prologue().method().text(), req.prologue().uriPath().rawPath(),
+                    status != 0 && forwarding.status() == status ? forwarding.answeredBy() : null, status,
+                    forwarding.waitedNanos(), System.nanoTime() - start);
             done(client, req, res);
         }
+    }
+
+    /** Adds an observer of every request's end (metrics, the access log). */
+    public void listen(RequestEvents observer) {
+        events = RequestEvents.both(events, observer);
+    }
+
+    RequestEvents events() {
+        return events;
     }
 
     /** Ends the request on its connection, and the connection too when either side said close. */
@@ -187,6 +209,11 @@ public final class Dispatcher implements Handler, AutoCloseable {
             throw new UpstreamException.Unreachable(backend + " left the pool", null);
         }
         return u;
+    }
+
+    /** The backend's connections, or null once it left the pool. */
+    Upstream upstreamOrNull(Backend backend) {
+        return upstreams.get(backend);
     }
 
     byte[] hostLine(Backend backend) {
@@ -319,5 +346,6 @@ public final class Dispatcher implements Handler, AutoCloseable {
     public void close() {
         sweeper.interrupt();
         upstreams.values().forEach(Upstream::close);
+        accessLog.ifPresent(AccessLog::close);
     }
 }

@@ -39,6 +39,10 @@ final class Forwarding {
     private final Relay.Answer answer;
     private final ClientConnection client;
     private final boolean http10;
+    private final RequestEvents events;
+    private long waitedNanos;
+    private Backend answeredBy;
+    private int status;
 
     Forwarding(Dispatcher dispatcher, ServerRequest req, ServerResponse res, ClientConnection client) {
         this.dispatcher = dispatcher;
@@ -46,6 +50,7 @@ final class Forwarding {
         this.answer = new Relay.Answer(res);
         this.client = client;
         this.http10 = client != null && client.http10();
+        this.events = dispatcher.events();
     }
 
     /**
@@ -98,9 +103,12 @@ final class Forwarding {
         UpstreamException last = null;
         while (true) {
             Backend backend;
+            long queued = System.nanoTime();
             try {
                 backend = pool.acquire(pinned, tried, c.queueTimeoutNanos, c.unavailableNanos, watch);
+                waitedNanos += System.nanoTime() - queued;
             } catch (NoBackendException e) {
+                waitedNanos += System.nanoTime() - queued;
                 throw last != null ? last : e; // a retry with no backend left: the failure is the answer
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -108,7 +116,8 @@ final class Forwarding {
             }
             try {
                 AffinityState state = AffinityState.of(key != null, pinned, backend);
-                exchange(backend, request, body, state, schemaSize);
+                answeredBy = backend;
+                status = exchange(backend, request, body, state, schemaSize);
                 dispatcher.served(backend, key, state);
                 return;
             } catch (UpstreamException.Unreachable | UpstreamException.Lost e) {
@@ -134,9 +143,13 @@ final class Forwarding {
         }
     }
 
-    /** One try on one backend; a pooled connection the backend had closed while idle is replaced. */
-    private void exchange(Backend backend, ForwardedRequest request, RequestBody body, AffinityState state,
-                          int schemaSize) throws UpstreamException {
+    /**
+     * One try on one backend; a pooled connection the backend had closed while idle is replaced.
+     *
+     * @return the status of the backend's answer, relayed
+     */
+    private int exchange(Backend backend, ForwardedRequest request, RequestBody body, AffinityState state,
+                         int schemaSize) throws UpstreamException {
         Upstream upstream = dispatcher.upstream(backend);
         UpstreamConnection conn = upstream.take();
         ResponseHead head;
@@ -145,7 +158,9 @@ final class Forwarding {
                 request.writeHead(conn, dispatcher.hostLine(backend));
                 body.writeTo(conn, dispatcher.config().maxBodySize());
                 conn.flush();
+                long sent = System.nanoTime();
                 head = conn.readHead(request.head());
+                events.firstByte(backend, System.nanoTime() - sent);
                 break;
             } catch (UpstreamException.Lost e) {
                 conn.close();
@@ -159,11 +174,27 @@ final class Forwarding {
             }
         }
         Relay.relay(conn, head, answer, backend, state, schemaSize, http10);
+        return head.status();
     }
 
     /** Whether any of the answer went to the client (then a failure can only abort its connection). */
     boolean answerStarted() {
         return answer.started();
+    }
+
+    /** The backend whose answer was relayed, or null. */
+    Backend answeredBy() {
+        return answeredBy;
+    }
+
+    /** The status relayed from the backend, or 0 when none was. */
+    int status() {
+        return status;
+    }
+
+    /** The request's time in line, over all its attempts. */
+    long waitedNanos() {
+        return waitedNanos;
     }
 
     /** The settings an attempt loop reads, converted once. */

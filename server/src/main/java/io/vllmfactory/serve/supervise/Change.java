@@ -17,6 +17,28 @@ public record Change(List<Integer> ids, List<Step> steps) {
         steps = List.copyOf(steps);
     }
 
+    /** What kind of change an operator (or the autoscaler) asked for, as the metrics count them. */
+    public enum Kind {
+        /** Instances added. */
+        SCALE_UP,
+        /** Instances drained and removed. */
+        SCALE_DOWN,
+        /** An instance drained, stopped and started again. */
+        RESTART,
+        /** Instances added while the others restart at a smaller share (add with rebalance). */
+        REBALANCE
+    }
+
+    /** How a change ended. */
+    public enum Outcome {
+        /** Carried out to the end. */
+        DONE,
+        /** Under way, then failed (see the log). */
+        FAILED,
+        /** Refused before anything changed (busy, over budget, invalid, wrong state). */
+        REFUSED
+    }
+
     /** What a step does to an instance. */
     public enum Action {
         /** Drain, stop, and start again at the step's share. */

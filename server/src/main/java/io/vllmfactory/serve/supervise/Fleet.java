@@ -57,6 +57,23 @@ public interface Fleet {
     /** False for backends that run already (--backend-url): the sidecar did not launch them and cannot change them. */
     boolean launched();
 
+    /** How many changes of {@code kind} ended with {@code outcome} (zero where the fleet cannot change). */
+    default long changes(Change.Kind kind, Change.Outcome outcome) {
+        return 0;
+    }
+
+    /** Tells {@code listener} of every instance there is now, then of each one created or removed for good. */
+    default void watch(Membership listener) {
+        instances().forEach(v -> listener.created(v.id()));
+    }
+
+    /** Hears of instances as they join and leave the fleet (not of restarts: an instance keeps its id). */
+    interface Membership {
+        void created(int id);
+
+        void removed(int id);
+    }
+
     /**
      * One GPU (a device group) and what the instances on it hold.
      *

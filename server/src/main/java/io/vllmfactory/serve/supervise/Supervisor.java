@@ -16,9 +16,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The fleet of backends the sidecar launched: started one after another, kept alive by {@link Lifecycle},
@@ -34,6 +37,9 @@ public final class Supervisor implements Fleet, AutoCloseable {
     private final PrintStream echo;
     private final Map<Integer, Instance> instances = new ConcurrentSkipListMap<>();
     private final AtomicReference<String> operation = new AtomicReference<>();
+    private volatile Change.Kind operationKind;
+    private final LongAdder[] changes = new LongAdder[Change.Kind.values().length * Change.Outcome.values().length];
+    private final List<Membership> watchers = new CopyOnWriteArrayList<>();
     private final Lifecycle lifecycle;
     private final List<String> groups;
     private int nextId;
@@ -55,6 +61,9 @@ public final class Supervisor implements Fleet, AutoCloseable {
         this.lifecycle = new Lifecycle(config, pool, forget, dispatch.healthTimeout(), dispatch.healthInterval(),
                 this::all);
         this.groups = config.backend().deviceGroups();
+        for (int k = 0; k < changes.length; k++) {
+            changes[k] = new LongAdder();
+        }
         List<Integer> ports = PortLayout.initial(config);
         List<String> devices = GpuBudget.initialDevices(groups, ports.size());
         for (int k = 0; k < ports.size(); k++) {
@@ -120,13 +129,18 @@ public final class Supervisor implements Fleet, AutoCloseable {
 
     @Override
     public Change add(int count, boolean rebalance) {
+        return counted(rebalance ? Change.Kind.REBALANCE : Change.Kind.SCALE_UP, () -> grow(count, rebalance));
+    }
+
+    private Change grow(int count, boolean rebalance) {
         refuseInDirectMode("add instances");
         if (count < 1) {
             throw new FleetException.Invalid("count: " + count + " (expected: >= 1)");
         }
-        begin("add " + count + (rebalance ? " with rebalance" : ""));
+        begin("add " + count + (rebalance ? " with rebalance" : ""), rebalance ? Change.Kind.REBALANCE
+                : Change.Kind.SCALE_UP);
         try {
-            return grow(count, rebalance);
+            return place(count, rebalance);
         } catch (RuntimeException e) {
             operation.set(null);
             throw e;
@@ -134,7 +148,7 @@ public final class Supervisor implements Fleet, AutoCloseable {
     }
 
     /** Plans the new instances' places, creates them STARTING, then re-splits and launches in the background. */
-    private Change grow(int count, boolean rebalance) {
+    private Change place(int count, boolean rebalance) {
         int size = instances.size();
         if (size + count > MAX_INSTANCES) {
             throw new FleetException.Invalid("count: " + count + " (expected: at most " + (MAX_INSTANCES - size)
@@ -174,6 +188,12 @@ public final class Supervisor implements Fleet, AutoCloseable {
 
     @Override
     public Change scaleTo(int count, boolean rebalance) {
+        Change.Kind kind = count > instances.size() ? (rebalance ? Change.Kind.REBALANCE : Change.Kind.SCALE_UP)
+                : Change.Kind.SCALE_DOWN;
+        return counted(kind, () -> scale(count, rebalance));
+    }
+
+    private Change scale(int count, boolean rebalance) {
         refuseInDirectMode("scale");
         if (count < 1 || count > MAX_INSTANCES) {
             throw new FleetException.Invalid("count: " + count + " (expected: 1.." + MAX_INSTANCES
@@ -181,12 +201,12 @@ public final class Supervisor implements Fleet, AutoCloseable {
         }
         int size = instances.size();
         if (count > size) {
-            return add(count - size, rebalance);
+            return grow(count - size, rebalance);
         }
         if (count == size) {
             return new Change(List.of(), List.of());
         }
-        begin("scale to " + count);
+        begin("scale to " + count, Change.Kind.SCALE_DOWN);
         try {
             List<Instance> victims = all().stream().filter(i -> !locked(i, Instance::leaving))
                     .sorted(Comparator.comparingInt((Instance i) -> locked(i, Supervisor::keepRank))
@@ -216,9 +236,13 @@ public final class Supervisor implements Fleet, AutoCloseable {
 
     @Override
     public Change remove(int id) {
+        return counted(Change.Kind.SCALE_DOWN, () -> shrink(id));
+    }
+
+    private Change shrink(int id) {
         refuseInDirectMode("remove an instance");
         Instance i = existing(id);
-        begin("remove " + id);
+        begin("remove " + id, Change.Kind.SCALE_DOWN);
         try {
             refuseIfLeaving(i);
             if (instances.size() == 1) {
@@ -237,8 +261,12 @@ public final class Supervisor implements Fleet, AutoCloseable {
 
     @Override
     public Change restart(int id) {
+        return counted(Change.Kind.RESTART, () -> restartOne(id));
+    }
+
+    private Change restartOne(int id) {
         Instance i = existing(id);
-        begin("restart " + id);
+        begin("restart " + id, Change.Kind.RESTART);
         try {
             refuseIfLeaving(i);
             Change.Step step;
@@ -321,7 +349,10 @@ public final class Supervisor implements Fleet, AutoCloseable {
 
     private void removeWhenStopped(Instance i, long gen) {
         lifecycle.finishStop(i, gen, drainTimeout);
-        instances.remove(i.id);
+        synchronized (this) {
+            instances.remove(i.id);
+            watchers.forEach(w -> w.removed(i.id));
+        }
         i.log.end();
         LOG.log(Level.INFO, "backend " + i.id + " (port " + i.port + ") removed from the fleet");
     }
@@ -347,29 +378,62 @@ public final class Supervisor implements Fleet, AutoCloseable {
                 config.backendOutput().toStderr() ? echo : null);
         Instance i = new Instance(id, port, device, fraction, log);
         instances.put(id, i);
+        watchers.forEach(w -> w.created(id));
         return i;
     }
 
-    private void begin(String what) {
+    /** Runs a change, counting it as refused when it is. */
+    private Change counted(Change.Kind kind, Supplier<Change> change) {
+        try {
+            return change.get();
+        } catch (FleetException e) {
+            count(kind, Change.Outcome.REFUSED);
+            throw e;
+        }
+    }
+
+    private void count(Change.Kind kind, Change.Outcome outcome) {
+        changes[kind.ordinal() * Change.Outcome.values().length + outcome.ordinal()].increment();
+    }
+
+    @Override
+    public long changes(Change.Kind kind, Change.Outcome outcome) {
+        return changes[kind.ordinal() * Change.Outcome.values().length + outcome.ordinal()].sum();
+    }
+
+    @Override
+    public void watch(Membership listener) {
+        synchronized (this) {
+            watchers.add(listener);
+            instances.keySet().forEach(listener::created);
+        }
+    }
+
+    private void begin(String what, Change.Kind kind) {
         if (lifecycle.closing()) {
             throw new FleetException.WrongState("the sidecar is stopping");
         }
         if (!operation.compareAndSet(null, what)) {
             throw new FleetException.Busy("'" + operation.get() + "' is under way; try again once it has finished");
         }
+        operationKind = kind;
         LOG.log(Level.INFO, "operation: " + what);
     }
 
     /** Runs the rest of the operation in the background; the operation slot frees when it is done. */
     private void background(Work work) {
         String what = operation.get();
+        Change.Kind kind = operationKind;
         Thread.ofVirtual().name("operation").start(() -> {
             try {
                 work.run();
+                count(kind, Change.Outcome.DONE);
                 LOG.log(Level.INFO, "operation done: " + what);
             } catch (InterruptedException e) {
+                count(kind, Change.Outcome.FAILED);
                 LOG.log(Level.WARNING, "operation interrupted: " + what);
             } catch (RuntimeException e) {
+                count(kind, Change.Outcome.FAILED);
                 LOG.log(Level.ERROR, "operation failed: " + what, e);
             } finally {
                 operation.set(null);

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.util.ArrayDeque;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The keep-alive connections to one backend. {@link #take()} gives the most recently used idle
@@ -27,6 +28,8 @@ public final class Upstream implements AutoCloseable {
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Set<UpstreamConnection> open = ConcurrentHashMap.newKeySet();
     private boolean retired;
+    private final LongAdder sentBytes = new LongAdder();
+    private final LongAdder receivedBytes = new LongAdder();
 
     /**
      * @param name                 how failures name the backend, e.g. {@code backend 0 (127.0.0.1:9100)}
@@ -97,6 +100,24 @@ public final class Upstream implements AutoCloseable {
 
     int silenceMillis() {
         return silenceMillis;
+    }
+
+    /** Bytes written to the backend, request heads included. */
+    public long sentBytes() {
+        return sentBytes.sum();
+    }
+
+    /** Bytes read from the backend, answer heads included. */
+    public long receivedBytes() {
+        return receivedBytes.sum();
+    }
+
+    void sent(int n) {
+        sentBytes.add(n);
+    }
+
+    void received(int n) {
+        receivedBytes.add(n);
     }
 
     /** Connections open now, idle or busy. */

@@ -92,6 +92,7 @@ public final class UpstreamConnection {
         blockedSince = System.nanoTime();
         try {
             out.write(b, off, len);
+            owner.sent(len);
         } catch (IOException e) {
             if (expired) {
                 throw timeout(e);
@@ -228,7 +229,11 @@ public final class UpstreamConnection {
     private int readSocket(byte[] b, int off, int len) throws UpstreamException {
         blockedSince = System.nanoTime();
         try {
-            return in.read(b, off, len);
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                owner.received(n);
+            }
+            return n;
         } catch (IOException e) {
             if (expired) {
                 throw timeout(e);
