@@ -76,6 +76,21 @@ class PrometheusCheckTest {
     }
 
     @Test
+    void everyAlertIsExplainedInTheReadmesOperationsPart() throws IOException {
+        String readme = Files.readString(RepoFiles.file("README.md"));
+        String operations = readme.substring(readme.indexOf("### Operations"), readme.indexOf("## Benchmarks"));
+        Matcher m = Pattern.compile("(?m)^\\s+- alert:\\s*(\\S+)$")
+                .matcher(Files.readString(RepoFiles.file("ops/prometheus/alerts.yml")));
+        List<String> alerts = new ArrayList<>();
+        while (m.find()) {
+            alerts.add(m.group(1));
+        }
+        assertThat(alerts.size(), is(ruleExprs().size()));
+        assertThat("alerts the README does not explain", alerts.stream()
+                .filter(a -> !operations.contains("`" + a + "`")).toList(), is(empty()));
+    }
+
+    @Test
     void theDashboardTakesItsDatasourceAsAnInputAndEveryQueryUsesIt() throws IOException {
         JsonNode dashboard = JSON.readTree(RepoFiles.file("ops/grafana/vllm-factory-serve.json").toFile());
         assertThat(dashboard.at("/__inputs/0/name").asText(), is("DS_PROMETHEUS"));
