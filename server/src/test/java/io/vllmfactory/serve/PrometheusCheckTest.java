@@ -139,6 +139,8 @@ class PrometheusCheckTest {
             query(web, expr);
         }
         assertThat(query(web, "up{job=\"" + JOB + "\"}").get(0).at("/value/1").asText(), is("1"));
+        Poll.until(Duration.ofSeconds(10), "no alert fires while both backends serve", () -> firing(web).isEmpty(),
+                () -> "firing: " + firing(web));
 
         // both backends crash once: with --restart-max-failures 1 each is FAILED, and none is healthy
         for (JsonNode i : JSON.readTree(Clients.get(admin, "/admin/instances").body()).get("instances")) {
