@@ -42,24 +42,27 @@ class SystemdUnitTest {
 
     @Test
     void systemdAnalyzeVerifiesTheUnit() throws Exception {
-        Optional<Path> analyze = RepoFiles.onPath("systemd-analyze");
-        assumeTrue(analyze.isPresent(), "systemd-analyze is not installed (apt-get install systemd): unit not verified");
-        // verify checks that ExecStart's program exists and is executable: the unit names where it is
-        // installed (/opt/...), so the copy checked here names this checkout's launcher instead
-        String unit = Files.readString(RepoFiles.file("systemd/vllm-factory-serve.service"));
-        assertThat("the unit starts the installed launcher", unit.contains("ExecStart=" + INSTALLED_LAUNCHER + " "),
-                is(true));
-        Path copy = dir.resolve("vllm-factory-serve.service");
-        Files.writeString(copy, unit.replace("ExecStart=" + INSTALLED_LAUNCHER,
-                "ExecStart=" + RepoFiles.file("bin/vllm-factory-serve")));
-        Process p = new ProcessBuilder(analyze.get().toString(), "verify", "--man=no", copy.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat("systemd-analyze verify finishes", p.waitFor(30, TimeUnit.SECONDS), is(true));
-        assertThat(out, p.exitValue(), is(0));
+        Path analyze = systemdAnalyze();
+        Path copy = checkableCopy();
+        Ran verify = run(analyze.toString(), "verify", "--man=no", copy.toString());
+        assertThat(verify.output(), verify.status(), is(0));
         // unknown keys and unparsable values are warnings only (exit 0): none may name the unit
-        List<String> aboutTheUnit = out.lines().filter(l -> l.contains("vllm-factory-serve")).toList();
-        assertThat(out, aboutTheUnit, is(empty()));
+        List<String> aboutTheUnit = verify.output().lines().filter(l -> l.contains("vllm-factory-serve")).toList();
+        assertThat(verify.output(), aboutTheUnit, is(empty()));
+    }
+
+    @Test
+    void systemdAnalyzeSecurityRatesTheSandboxBelowMedium() throws Exception {
+        Path analyze = systemdAnalyze();
+        assumeTrue(run(analyze.toString(), "--help").output().contains("--offline"),
+                "this systemd-analyze has no --offline (systemd < 250): the sandbox is not rated");
+        // exposure 0..10 (systemd prints 3.7 for this unit, 9.2 for one without a sandbox); --threshold
+        // takes it times 10 and fails above it
+        Ran security = run(analyze.toString(), "security", "--offline=true", "--threshold=50",
+                checkableCopy().toString());
+        assertThat(security.output(), security.status(), is(0));
+        assertThat(security.output(), security.output().contains("Overall exposure level for vllm-factory-serve.service"),
+                is(true));
     }
 
     @Test
@@ -97,6 +100,38 @@ class SystemdUnitTest {
             assertThat("TimeoutStartSec " + start + " >= num-instances x startup-timeout with " + what, start,
                     greaterThanOrEqualTo(loading));
         });
+    }
+
+    private static Path systemdAnalyze() {
+        Optional<Path> analyze = RepoFiles.onPath("systemd-analyze");
+        assumeTrue(analyze.isPresent(), "systemd-analyze is not installed (apt-get install systemd): unit not checked");
+        return analyze.get();
+    }
+
+    /**
+     * The unit as systemd-analyze can check it here: it requires ExecStart's program to exist and be
+     * executable, and the unit names where it is installed (/opt/...), so the copy names this checkout's
+     * launcher instead.
+     */
+    private Path checkableCopy() throws IOException {
+        String unit = Files.readString(RepoFiles.file("systemd/vllm-factory-serve.service"));
+        assertThat("the unit starts the installed launcher", unit.contains("ExecStart=" + INSTALLED_LAUNCHER + " "),
+                is(true));
+        Path copy = dir.resolve("vllm-factory-serve.service");
+        Files.writeString(copy, unit.replace("ExecStart=" + INSTALLED_LAUNCHER,
+                "ExecStart=" + RepoFiles.file("bin/vllm-factory-serve")));
+        return copy;
+    }
+
+    private record Ran(int status, String output) {
+    }
+
+    /** Runs a command to its end: its exit status and its output (stdout and stderr together). */
+    private static Ran run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(String.join(" ", cmd) + " finishes", p.waitFor(30, TimeUnit.SECONDS), is(true));
+        return new Ran(p.exitValue(), out);
     }
 
     /** The unit's {@code Key=value} lines, every section together, values in order. */
