@@ -48,7 +48,7 @@ import random, socket, sys
 taken, out = set(), []
 for n in map(int, sys.argv[1:]):
     while True:
-        base = random.randrange(20000, 60000 - n)
+        base = random.randrange(20000, 32000 - n)  # below the ephemeral range (32768 up)
         if any(p in taken for p in range(base, base + n)):
             continue
         socks = []
