@@ -1,5 +1,6 @@
 # Sourced by the launchers and .ci/run: sets JAVA_HOME to a JDK >= 21 or exits with a clear message.
-# Order: JAVA_HOME if it qualifies, then the newest JDK under /usr/lib/jvm.
+# Order: JAVA_HOME if it qualifies, then the newest JDK under /usr/lib/jvm. With JAVA_RUNTIME_ONLY=1
+# (set by a launcher that will not build, see build.sh) a JRE >= 21 qualifies too: no javac needed.
 
 java_major() { # prints the major version of the java binary $1, or nothing
   local home release
@@ -12,22 +13,28 @@ java_major() { # prints the major version of the java binary $1, or nothing
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
 }
 
+has_tools() { # $1: a Java home; true when it can run (and, unless JAVA_RUNTIME_ONLY=1, build) the project
+  [ -x "$1/bin/java" ] && { [ "${JAVA_RUNTIME_ONLY:-0}" = 1 ] || [ -x "$1/bin/javac" ]; }
+}
+
 find_java() {
   local candidate major
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && [ -x "$JAVA_HOME/bin/javac" ]; then
+  if [ -n "${JAVA_HOME:-}" ] && has_tools "$JAVA_HOME"; then
     major=$(java_major "$JAVA_HOME/bin/java")
     if [ -n "$major" ] && [ "$major" -ge 21 ]; then return 0; fi
   fi
   for candidate in $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
     candidate=${candidate%/}
-    [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
+    has_tools "$candidate" || continue
     major=$(java_major "$candidate/bin/java")
     if [ -n "$major" ] && [ "$major" -ge 21 ]; then
       export JAVA_HOME="$candidate"
       return 0
     fi
   done
-  echo "error: no JDK >= 21 found (JAVA_HOME=${JAVA_HOME:-unset}; searched /usr/lib/jvm). Install one, e.g. 'apt-get install openjdk-21-jdk-headless' or Temurin 21+, and set JAVA_HOME to it." >&2
+  local what="JDK"
+  if [ "${JAVA_RUNTIME_ONLY:-0}" = 1 ]; then what="Java runtime (JRE or JDK)"; fi
+  echo "error: no $what >= 21 found (JAVA_HOME=${JAVA_HOME:-unset}; searched /usr/lib/jvm). Install one, e.g. 'apt-get install openjdk-21-jdk-headless' or Temurin 21+, and set JAVA_HOME to it." >&2
   exit 1
 }
 

@@ -57,7 +57,7 @@ class DispatcherProcessTest {
     }
 
     @Test
-    void sigtermLetsInFlightRequestsFinishAndExitsZero() throws Exception {
+    void sigtermLetsInFlightRequestsFinishRefusesNewOnesTurnsHealthDownAndExitsZero() throws Exception {
         Path log = Files.createTempFile("sidecar", ".log");
         try (SimulatorProcess sim = SimulatorProcess.start();
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -84,6 +84,14 @@ class DispatcherProcessTest {
                 assertThat(refused[0].header("connection"), is("close"));
                 assertThat(refused[0].header("content-type"), is("application/problem+json"));
                 assertThat(refused[0].text(), containsString("\"shutting down\""));
+                // The public /health turns 503 too, so a load balancer's check takes the sidecar out early.
+                try (RawHttp http = new RawHttp(port)) {
+                    http.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", null);
+                    RawHttp.Response health = http.read();
+                    assertThat(health.status(), is(503));
+                    assertThat(health.header("connection"), is("close"));
+                    assertThat(health.text(), is("{\"error\": \"shutting down\"}"));
+                }
                 assertThat(slow.get().statusCode(), is(200));
                 assertThat("exited in time", sidecar.waitFor(20, TimeUnit.SECONDS), is(true));
                 assertThat("exit status; log: " + read(log), sidecar.exitValue(), is(0));

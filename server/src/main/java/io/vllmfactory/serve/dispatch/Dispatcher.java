@@ -39,6 +39,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Dispatcher implements Handler, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
     private static final byte[] UNHEALTHY = "{\"error\": \"no healthy backends\"}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SHUTTING_DOWN = "{\"error\": \"shutting down\"}".getBytes(StandardCharsets.US_ASCII);
 
     private final DispatcherConfig config;
     private final BackendPool pool;
@@ -158,6 +159,11 @@ public final class Dispatcher implements Handler, AutoCloseable {
         try {
             int healthy = pool.routable();
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
+            if (draining) { // a load balancer's check learns of the stop before the port closes
+                res.header(HeaderValues.CONNECTION_CLOSE);
+                res.status(Status.SERVICE_UNAVAILABLE_503).send(SHUTTING_DOWN);
+                return;
+            }
             if (healthy == 0) {
                 res.status(Status.SERVICE_UNAVAILABLE_503).send(UNHEALTHY);
                 return;
