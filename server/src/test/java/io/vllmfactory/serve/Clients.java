@@ -32,6 +32,18 @@ final class Clients {
                 .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** The status of a GET, or -1 while nothing answers there (for polling until something does). */
+    static int statusOrNone(int port, String path) {
+        try {
+            return get(port, path).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while polling " + path, e);
+        }
+    }
+
     static int backendIndex(HttpResponse<?> r) {
         return Integer.parseInt(r.headers().firstValue("X-VLLM-Factory-Backend-Index").orElseThrow());
     }

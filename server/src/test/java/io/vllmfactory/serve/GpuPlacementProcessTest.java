@@ -74,7 +74,7 @@ class GpuPlacementProcessTest {
                 Integer.toString(port), "--admin-port", Integer.toString(adminPort)), pathWithTwoGpus(81000, 81000));
         Poll.until(DEADLINE, "all four serve", () -> {
             assertThat("sidecar alive", sidecar.isAlive(), is(true));
-            return status(port, "/health") == 200
+            return Clients.statusOrNone(port, "/health") == 200
                    && json(adminPort, "/admin/status").path("fleet").path("operation").isNull();
         });
         JsonNode list = json(adminPort, "/admin/instances");
@@ -132,15 +132,6 @@ class GpuPlacementProcessTest {
         assertThat(Files.exists(dir.resolve("logs/backend-0.log")), is(false));
     }
 
-    private static int status(int port, String path) {
-        try {
-            return Clients.get(port, path).statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     /** The JSON answer, or a missing node while the listener is not up. */
     private static JsonNode json(int port, String path) {
