@@ -71,11 +71,11 @@ final class CommandLine {
               --sim-gpu-token-us US     VLLM_SIM_GPU_TOKEN_US      cost of each input token in a step
               --sim-gpu-contention C    VLLM_SIM_GPU_CONTENTION    0..1: while k instances share the GPU, a
                                                                    step takes 1 + C*(k-1) times as long
-              A step takes the admitted requests (at most --max-num-seqs; it waits while more arrive, 2 ms
-              apart, 10 ms at most) and lasts STEP + n*REQUEST + tokens*TOKEN, so the time per request falls as the
-              batch grows. Instances on one GPU (the ledger's {device}) share a busy table in LEDGER.busy;
-              N busy instances do N/(1+C*(N-1)) times one's work: the GPU saturates at 1/C times one
-              instance. Explicit numbers override the preset's.
+              A step takes the admitted requests (it starts when --max-num-seqs wait, or 25 ms after
+              the first) and lasts STEP + n*REQUEST + tokens*TOKEN, so the time per request falls as
+              the batch grows. Instances on one GPU (the ledger's {device}) share a busy table in
+              LEDGER.busy; N busy instances do N/(1+C*(N-1)) times one's work: the GPU saturates at 1/C
+              times one instance. Explicit numbers override the preset's.
 
             Test endpoints: /sim/stats, POST /sim/stats/reset, /sim/echo[/...] (any method),
             GET /sim/bytes?n=N.

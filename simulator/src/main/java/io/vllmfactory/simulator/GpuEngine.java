@@ -14,13 +14,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * One instance's engine loop on a pretend GPU ({@link GpuModel}): admitted requests wait for the next step,
  * a step takes every waiting request (the scheduler admits at most {@code --max-num-seqs}), lasts as the
  * model says for its batch and the instances busy on the GPU ({@link GpuTimeline}), then answers them all.
- * A step starts once the batch is full or no request came for {@link #GATHER} ({@link #GATHER_MAX} at
- * most), so a burst of clients that got their answers together meets again in one step, as it would reach
- * vLLM's scheduler in one go rather than one request per step.
+ * A step starts once the batch is full, or {@link #GATHER} after its first request (or after the last step,
+ * if requests were waiting): clients that got their answers together meet again in one step even when the
+ * machine is slow to pass their next requests on, rather than splitting into half batches for good.
  */
 final class GpuEngine {
-    static final Duration GATHER = Duration.ofMillis(2);
-    static final Duration GATHER_MAX = Duration.ofMillis(10);
+    static final Duration GATHER = Duration.ofMillis(25);
 
     private final GpuModel model;
     private final GpuTimeline timeline;
@@ -97,30 +96,17 @@ final class GpuEngine {
         Thread.sleep(Duration.ofNanos(Math.round(alone * model.stretch(busy) * 1_000_000)));
     }
 
-    /**
-     * Waits for a request, then for more while they keep coming ({@link #GATHER} apart at most, for up to
-     * {@link #GATHER_MAX}) until the batch is full; takes them all.
-     */
+    /** Waits for a request, then up to {@link #GATHER} for a full batch; takes what is there. */
     private List<Job> nextBatch() throws InterruptedException {
         lock.lock();
         try {
             while (pending.isEmpty()) {
                 arrived.await();
             }
-            long first = System.nanoTime();
-            long hardEnd = first + GATHER_MAX.toNanos();
-            long quietEnd = first + GATHER.toNanos();
-            int seen = pending.size();
-            while (pending.size() < maxBatch) {
-                long left = Math.min(hardEnd, quietEnd) - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
+            long end = System.nanoTime() + GATHER.toNanos();
+            long left;
+            while (pending.size() < maxBatch && (left = end - System.nanoTime()) > 0) {
                 arrived.awaitNanos(left);
-                if (pending.size() != seen) {
-                    seen = pending.size();
-                    quietEnd = System.nanoTime() + GATHER.toNanos();
-                }
             }
             List<Job> batch = new ArrayList<>(Math.min(pending.size(), maxBatch));
             while (!pending.isEmpty() && batch.size() < maxBatch) {
