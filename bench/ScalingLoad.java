@@ -42,6 +42,7 @@ public final class ScalingLoad {
         int warmup = 32;
         int requests = 200;
         int repeat = 1;
+        int prewarm = 0;
         URI through = null;
         List<URI> straight = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -51,16 +52,20 @@ public final class ScalingLoad {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--requests" -> requests = Integer.parseInt(args[++i]);
                 case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+                case "--prewarm" -> prewarm = Integer.parseInt(args[++i]);
                 case "--through" -> through = URI.create(args[++i]);
                 default -> straight.add(URI.create(args[i]));
             }
         }
         if (straight.isEmpty() || through == null) {
             System.err.println("usage: java bench/ScalingLoad.java [--model M] [--clients C] [--warmup W] "
-                    + "[--requests R] [--repeat K] --through DISPATCHER_URL BACKEND_URL...");
+                    + "[--requests R] [--repeat K] [--prewarm P] --through DISPATCHER_URL BACKEND_URL...");
             System.exit(2);
         }
         List<byte[]> bodies = bodies(model, 512, new Random(42));
+        // JIT warm-up, not timed: a fresh dispatcher would otherwise pay for it in the first round
+        run(straight, clients, prewarm, bodies, null);
+        run(List.of(through), clients * straight.size(), prewarm, bodies, null);
         Result direct = new Result("straight", repeat);
         Result dispatched = new Result("dispatcher", repeat);
         for (int r = 0; r < repeat; r++) {

@@ -18,6 +18,7 @@ BATCH=${BATCH:-32}                    # --max-num-seqs of each backend, the disp
 WARMUP=${WARMUP:-32}
 REQUESTS=${REQUESTS:-200}
 REPEAT=${REPEAT:-5}
+PREWARM=${PREWARM:-400}               # untimed requests to each target first (JIT warm-up)
 DISPATCHER_CMD=${DISPATCHER_CMD:-"$ROOT/bin/vllm-factory-serve"}
 HOST=127.0.0.1
 
@@ -69,7 +70,7 @@ wait_200() { # URL TIMEOUT
 }
 load() { # DISPATCHER_URL BACKEND_URL... -> a "straight rps=... p50_ms=..." and a "dispatcher ..." line
   "$JAVA_HOME/bin/java" -XX:+UseSerialGC "$BENCH_DIR/ScalingLoad.java" --model bench-model --clients "$BATCH" \
-    --warmup "$WARMUP" --requests "$REQUESTS" --repeat "$REPEAT" --through "$@"
+    --warmup "$WARMUP" --requests "$REQUESTS" --repeat "$REPEAT" --prewarm "$PREWARM" --through "$@"
 }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
