@@ -3,6 +3,8 @@ package io.vllmfactory.serve;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.cli.CommandLine;
+import io.vllmfactory.serve.autosize.AutoSizer;
+import io.vllmfactory.serve.config.AutoSizingConfig;
 import io.vllmfactory.serve.config.ConfigException;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.Settings;
@@ -33,6 +35,7 @@ public final class Main {
         Map<String, String> env = System.getenv();
         DispatcherConfig config;
         SupervisorConfig supervision = null;
+        Optional<AutoSizer> sizer = Optional.empty();
         AdminConfig admin = null;
         Map<String, Object> configuration = Map.of();
         try {
@@ -59,6 +62,11 @@ public final class Main {
             }
             if (model) {
                 supervision = SupervisorConfig.from(settings);
+                Optional<AutoSizingConfig> auto = AutoSizingConfig.from(settings);
+                if (auto.isPresent()) {
+                    sizer = Optional.of(AutoSizer.plan(supervision, auto.get()));
+                    supervision = sizer.get().startWith(supervision);
+                }
                 Preflight.check(supervision, env);
             }
             admin = AdminConfig.of(settings.string("admin-host").orElse(AdminConfig.DEFAULT_HOST),
@@ -78,7 +86,7 @@ public final class Main {
                 sidecar = Sidecar.inFrontOf(config, Optional.of(admin), configuration);
             } else {
                 Preflight.checkGpu(supervision, env);
-                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration);
+                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration, sizer);
             }
         } catch (ConfigException e) {
             exit(2, e.getMessage());

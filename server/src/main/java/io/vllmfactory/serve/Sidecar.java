@@ -1,5 +1,6 @@
 package io.vllmfactory.serve;
 
+import io.vllmfactory.serve.autosize.AutoSizer;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.admin.AdminServer;
@@ -48,6 +49,8 @@ public final class Sidecar implements AutoCloseable {
     private final Front front;
     private final Optional<AdminConfig> admin;
     private final Map<String, ?> configuration;
+    /** Runs once the backends' first start is done, before readiness and the public port (sizing). */
+    private final Runnable settle;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
     private Optional<AdminServer> adminServer = Optional.empty();
@@ -55,7 +58,8 @@ public final class Sidecar implements AutoCloseable {
     private volatile boolean fleetStarted;
 
     private Sidecar(BackendPool pool, HealthPoller health, Backends backends, Front front, Optional<AdminConfig> admin,
-                    Map<String, ?> configuration) {
+                    Map<String, ?> configuration, Runnable settle) {
+        this.settle = settle;
         this.pool = pool;
         this.health = health;
         this.backends = backends;
@@ -83,7 +87,7 @@ public final class Sidecar implements AutoCloseable {
             pool.add(new Backend(id++, url, config.maxBatchSize(), false));
         }
         return new Sidecar(pool, poller(config, pool), new Backends.Running(new ExternalFleet(pool)),
-                new Front.Dispatched(config, new Dispatcher(config, pool)), admin, configuration);
+                new Front.Dispatched(config, new Dispatcher(config, pool)), admin, configuration, () -> { });
     }
 
     /** A sidecar that launches its own backends, without an admin listener (tests); nothing runs until {@link #start()}. */
@@ -100,11 +104,24 @@ public final class Sidecar implements AutoCloseable {
      */
     public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision, Optional<AdminConfig> admin,
                                      Map<String, ?> configuration) {
+        return supervised(config, supervision, admin, configuration, Optional.empty());
+    }
+
+    /**
+     * A sidecar that launches its own backends and, with {@code --num-instances auto}, sizes the fleet once they
+     * are up (before readiness and the public port); nothing runs until {@link #start()}.
+     *
+     * @param sizer sizes the fleet; its {@link AutoSizer#startWith} gave {@code supervision}'s instance count
+     */
+    public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision, Optional<AdminConfig> admin,
+                                     Map<String, ?> configuration, Optional<AutoSizer> sizer) {
         BackendPool pool = new BackendPool(config.maxQueue());
         Front front = supervision.direct() ? new Front.Direct(supervision.host(), supervision.port())
                 : new Front.Dispatched(config, new Dispatcher(config, pool));
         Supervisor supervisor = new Supervisor(supervision, config, pool, b -> { }, System.err);
-        return new Sidecar(pool, poller(config, pool), new Backends.Launched(supervisor), front, admin, configuration);
+        Runnable settle = sizer.<Runnable>map(s -> () -> s.run(supervisor)).orElse(() -> { });
+        return new Sidecar(pool, poller(config, pool), new Backends.Launched(supervisor), front, admin, configuration,
+                settle);
     }
 
     private static HealthPoller poller(DispatcherConfig config, BackendPool pool) {
@@ -124,6 +141,7 @@ public final class Sidecar implements AutoCloseable {
             openAdmin();
             health.start();
             backends.start();
+            settle.run();
             fleetStarted = true;
             synchronized (this) {
                 if (!closing.get()) {

@@ -77,6 +77,7 @@ final class DispatcherRoutes {
         o.put("ready", (int) all.stream().filter(v -> v.state() == BackendState.READY).count());
         o.put("operation", fleet.operation().orElse(null));
         o.set("gpu", Views.gpu(fleet));
+        fleet.sizing().ifPresent(s -> o.set("sizing", Views.sizing(s)));
         return o;
     }
 
