@@ -4,6 +4,8 @@ import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.cli.CommandLine;
 import io.vllmfactory.serve.autosize.AutoSizer;
+import io.vllmfactory.serve.autosize.Autoscaler;
+import io.vllmfactory.serve.config.AutoscaleConfig;
 import io.vllmfactory.serve.config.AutoSizingConfig;
 import io.vllmfactory.serve.config.ConfigException;
 import io.vllmfactory.serve.config.DispatcherConfig;
@@ -36,6 +38,7 @@ public final class Main {
         DispatcherConfig config;
         SupervisorConfig supervision = null;
         Optional<AutoSizer> sizer = Optional.empty();
+        Optional<Autoscaler> autoscaler = Optional.empty();
         AdminConfig admin = null;
         Map<String, Object> configuration = Map.of();
         try {
@@ -67,6 +70,11 @@ public final class Main {
                     sizer = Optional.of(AutoSizer.plan(supervision, auto.get()));
                     supervision = sizer.get().startWith(supervision);
                 }
+                Optional<AutoscaleConfig> scaling = AutoscaleConfig.from(settings);
+                if (scaling.isPresent()) {
+                    autoscaler = Optional.of(new Autoscaler(scaling.get()));
+                    supervision = autoscaler.get().startWith(supervision);
+                }
                 Preflight.check(supervision, env);
             }
             admin = AdminConfig.of(settings.string("admin-host").orElse(AdminConfig.DEFAULT_HOST),
@@ -86,7 +94,8 @@ public final class Main {
                 sidecar = Sidecar.inFrontOf(config, Optional.of(admin), configuration);
             } else {
                 Preflight.checkGpu(supervision, env);
-                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration, sizer);
+                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration, sizer,
+                        autoscaler);
             }
         } catch (ConfigException e) {
             exit(2, e.getMessage());

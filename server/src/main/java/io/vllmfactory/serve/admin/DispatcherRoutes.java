@@ -78,6 +78,7 @@ final class DispatcherRoutes {
         o.put("operation", fleet.operation().orElse(null));
         o.set("gpu", Views.gpu(fleet));
         fleet.sizing().ifPresent(s -> o.set("sizing", Views.sizing(s)));
+        fleet.autoscaling().ifPresent(a -> o.set("autoscale", Views.autoscale(a)));
         return o;
     }
 

@@ -1,5 +1,6 @@
 package io.vllmfactory.serve.admin;
 
+import io.vllmfactory.serve.supervise.Autoscaling;
 import io.vllmfactory.serve.supervise.Change;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.InstanceView;
@@ -97,6 +98,18 @@ final class Views {
         s.table().forEach(m -> table.addObject().put("instances", m.instances())
                 .put("requests_per_second", Math.round(m.requestsPerSecond() * 10) / 10.0));
         o.put("state_file", s.stateFile().orElse(null));
+        return o;
+    }
+
+    /** What {@code --autoscale} sees and last did. */
+    static ObjectNode autoscale(Autoscaling a) {
+        ObjectNode o = Json.object();
+        o.put("min", a.min());
+        o.put("max", a.max());
+        o.put("wait_p90_ms", Math.round(a.waitP90Ms() * 10) / 10.0);
+        o.put("waiting", a.waiting());
+        o.put("changes", a.changes());
+        o.put("last_change", a.lastChange().orElse(null));
         return o;
     }
 

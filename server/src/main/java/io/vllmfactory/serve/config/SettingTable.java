@@ -90,6 +90,17 @@ public final class SettingTable {
                             + " model, plugin, GPUs and settings"),
                     Setting.of("recalibrate", Kind.BOOLEAN, "false",
                             "with --num-instances auto: measure again instead of using the remembered choice"),
+                    Setting.of("autoscale", Kind.STRING, "", "MIN..MAX: start MIN instances, add one while the p90"
+                            + " wait in line stays above autoscale-wait-target, remove one after autoscale-down-after"
+                            + " idle; memory shares sized for MAX"),
+                    Setting.of("autoscale-wait-target", Kind.DURATION, "100ms",
+                            "with --autoscale: the p90 wait in line above which an instance is added"),
+                    Setting.of("autoscale-up-after", Kind.DURATION, "10s",
+                            "with --autoscale: how long the wait must stay above the target"),
+                    Setting.of("autoscale-down-after", Kind.DURATION, "60s",
+                            "with --autoscale: how long the fleet must be idle before an instance is removed"),
+                    Setting.of("autoscale-window", Kind.DURATION, "10s",
+                            "with --autoscale: the time the p90 wait is taken over"),
                     Setting.of("log-dir", Kind.STRING, "logs", "directory of the backends' output, one file per backend"),
                     Setting.of("backend-output", Kind.STRING, "both",
                             "where backend output goes: file (log-dir), stderr (prefixed lines) or both"))),

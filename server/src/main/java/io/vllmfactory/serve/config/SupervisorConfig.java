@@ -69,6 +69,13 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
                 logDir, backendOutput);
     }
 
+    /** The same configuration with each instance's memory share pinned (or automatic, when empty). */
+    public SupervisorConfig withGpuMemoryUtilization(OptionalDouble share) {
+        return new SupervisorConfig(backend, numInstances, portStart, host, port, adminHost, adminPort, alwaysProxy,
+                share, gpuMemoryBudget, startupTimeout, stopGrace, unhealthyRestartAfter, restarts, logDir,
+                backendOutput);
+    }
+
     /** One instance and no {@code --always-proxy}: the backend serves the public port itself. */
     public boolean direct() {
         return numInstances == 1 && !alwaysProxy;
@@ -81,7 +88,8 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
             return new SupervisorConfig(BackendSpec.from(s), auto ? 1 : s.integer("num-instances"),
                     s.integer("port-start"), s.string("host").orElse("0.0.0.0"), s.integer("port"),
                     s.string("admin-host").orElse("127.0.0.1"), s.integer("admin-port"),
-                    s.bool("always-proxy") || auto, utilization(s), s.decimal("gpu-memory-budget"),
+                    s.bool("always-proxy") || auto || s.string("autoscale").filter(v -> !v.isBlank()).isPresent(),
+                    utilization(s), s.decimal("gpu-memory-budget"),
                     s.duration("startup-timeout"), s.duration("stop-grace"), s.duration("unhealthy-restart-after"),
                     Restarts.from(s), Path.of(s.string("log-dir").orElse(".")), BackendOutput.from(s));
         } catch (InvalidValue e) {

@@ -56,6 +56,11 @@ public interface Fleet {
         return Optional.empty();
     }
 
+    /** What {@code --autoscale} sees and last did, or empty without it. */
+    default Optional<Autoscaling> autoscaling() {
+        return Optional.empty();
+    }
+
     /** True in --num-instances 1 mode without --always-proxy: the backend owns the public port; no scaling. */
     boolean direct();
 
