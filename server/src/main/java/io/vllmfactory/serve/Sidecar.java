@@ -1,10 +1,10 @@
 package io.vllmfactory.serve;
 
-import io.vllmfactory.serve.autosize.AutoSizer;
-import io.vllmfactory.serve.autosize.Autoscaler;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.admin.AdminServer;
+import io.vllmfactory.serve.autosize.AutoSizer;
+import io.vllmfactory.serve.autosize.Autoscaler;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.dispatch.Dispatcher;
