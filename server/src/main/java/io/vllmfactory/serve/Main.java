@@ -3,6 +3,10 @@ package io.vllmfactory.serve;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.cli.CommandLine;
+import io.vllmfactory.serve.autosize.AutoSizer;
+import io.vllmfactory.serve.autosize.Autoscaler;
+import io.vllmfactory.serve.config.AutoscaleConfig;
+import io.vllmfactory.serve.config.AutoSizingConfig;
 import io.vllmfactory.serve.config.ConfigException;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.Settings;
@@ -33,6 +37,8 @@ public final class Main {
         Map<String, String> env = System.getenv();
         DispatcherConfig config;
         SupervisorConfig supervision = null;
+        Optional<AutoSizer> sizer = Optional.empty();
+        Optional<Autoscaler> autoscaler = Optional.empty();
         AdminConfig admin = null;
         Map<String, Object> configuration = Map.of();
         try {
@@ -59,6 +65,16 @@ public final class Main {
             }
             if (model) {
                 supervision = SupervisorConfig.from(settings);
+                Optional<AutoSizingConfig> auto = AutoSizingConfig.from(settings);
+                if (auto.isPresent()) {
+                    sizer = Optional.of(AutoSizer.plan(supervision, auto.get()));
+                    supervision = sizer.get().startWith(supervision);
+                }
+                Optional<AutoscaleConfig> scaling = AutoscaleConfig.from(settings);
+                if (scaling.isPresent()) {
+                    autoscaler = Optional.of(new Autoscaler(scaling.get()));
+                    supervision = autoscaler.get().startWith(supervision);
+                }
                 Preflight.check(supervision, env);
             }
             admin = AdminConfig.of(settings.string("admin-host").orElse(AdminConfig.DEFAULT_HOST),
@@ -78,7 +94,8 @@ public final class Main {
                 sidecar = Sidecar.inFrontOf(config, Optional.of(admin), configuration);
             } else {
                 Preflight.checkGpu(supervision, env);
-                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration);
+                sidecar = Sidecar.supervised(config, supervision, Optional.of(admin), configuration, sizer,
+                        autoscaler);
             }
         } catch (ConfigException e) {
             exit(2, e.getMessage());

@@ -3,6 +3,8 @@ package io.vllmfactory.serve;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
 import io.vllmfactory.serve.admin.AdminServer;
+import io.vllmfactory.serve.autosize.AutoSizer;
+import io.vllmfactory.serve.autosize.Autoscaler;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.SupervisorConfig;
 import io.vllmfactory.serve.dispatch.Dispatcher;
@@ -48,6 +50,10 @@ public final class Sidecar implements AutoCloseable {
     private final Front front;
     private final Optional<AdminConfig> admin;
     private final Map<String, ?> configuration;
+    /** Runs once the backends' first start is done, before readiness and the public port (sizing). */
+    private final Runnable settle;
+    /** Follows the load once the public port is open (autoscaling); closed first when the sidecar stops. */
+    private final Optional<Autoscaler> autoscaler;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
     private Optional<AdminServer> adminServer = Optional.empty();
@@ -55,7 +61,9 @@ public final class Sidecar implements AutoCloseable {
     private volatile boolean fleetStarted;
 
     private Sidecar(BackendPool pool, HealthPoller health, Backends backends, Front front, Optional<AdminConfig> admin,
-                    Map<String, ?> configuration) {
+                    Map<String, ?> configuration, Runnable settle, Optional<Autoscaler> autoscaler) {
+        this.settle = settle;
+        this.autoscaler = autoscaler;
         this.pool = pool;
         this.health = health;
         this.backends = backends;
@@ -83,7 +91,8 @@ public final class Sidecar implements AutoCloseable {
             pool.add(new Backend(id++, url, config.maxBatchSize(), false));
         }
         return new Sidecar(pool, poller(config, pool), new Backends.Running(new ExternalFleet(pool)),
-                new Front.Dispatched(config, new Dispatcher(config, pool)), admin, configuration);
+                new Front.Dispatched(config, new Dispatcher(config, pool)), admin, configuration, () -> { },
+                Optional.empty());
     }
 
     /** A sidecar that launches its own backends, without an admin listener (tests); nothing runs until {@link #start()}. */
@@ -100,11 +109,28 @@ public final class Sidecar implements AutoCloseable {
      */
     public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision, Optional<AdminConfig> admin,
                                      Map<String, ?> configuration) {
+        return supervised(config, supervision, admin, configuration, Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * A sidecar that launches its own backends and, with {@code --num-instances auto}, sizes the fleet once they
+     * are up (before readiness and the public port), or with {@code --autoscale} follows the load once the public
+     * port is open; nothing runs until {@link #start()}.
+     *
+     * @param sizer      sizes the fleet; its {@link AutoSizer#startWith} gave {@code supervision}'s instance count
+     * @param autoscaler follows the load; its {@link Autoscaler#startWith} gave {@code supervision}'s count and
+     *                   memory share
+     */
+    public static Sidecar supervised(DispatcherConfig config, SupervisorConfig supervision, Optional<AdminConfig> admin,
+                                     Map<String, ?> configuration, Optional<AutoSizer> sizer,
+                                     Optional<Autoscaler> autoscaler) {
         BackendPool pool = new BackendPool(config.maxQueue());
         Front front = supervision.direct() ? new Front.Direct(supervision.host(), supervision.port())
                 : new Front.Dispatched(config, new Dispatcher(config, pool));
         Supervisor supervisor = new Supervisor(supervision, config, pool, b -> { }, System.err);
-        return new Sidecar(pool, poller(config, pool), new Backends.Launched(supervisor), front, admin, configuration);
+        Runnable settle = sizer.<Runnable>map(s -> () -> s.run(supervisor)).orElse(() -> { });
+        return new Sidecar(pool, poller(config, pool), new Backends.Launched(supervisor), front, admin, configuration,
+                settle, autoscaler);
     }
 
     private static HealthPoller poller(DispatcherConfig config, BackendPool pool) {
@@ -124,10 +150,14 @@ public final class Sidecar implements AutoCloseable {
             openAdmin();
             health.start();
             backends.start();
+            settle.run();
             fleetStarted = true;
             synchronized (this) {
                 if (!closing.get()) {
                     front.open(pool);
+                    if (backends instanceof Backends.Launched launched) {
+                        front.dispatcher().ifPresent(d -> autoscaler.ifPresent(a -> a.start(launched.supervisor(), d)));
+                    }
                 }
             }
         } catch (RuntimeException e) {
@@ -234,6 +264,7 @@ public final class Sidecar implements AutoCloseable {
                 a = adminServer;
             }
             a.ifPresent(AdminServer::close);
+            autoscaler.ifPresent(Autoscaler::close);
             backends.stopRestarting();
             front.drainAndClose();
             health.close();

@@ -62,6 +62,21 @@ final class CommandLine {
                                         in it stands for the first CUDA_VISIBLE_DEVICES id (default
                                         $TMPDIR/vllm-sim-gpu-{device}.ledger)
 
+            Pretend GPU compute (off unless a preset or a number is given; then pooling and embeddings
+            requests run in batched steps instead of taking the service time each):
+              --sim-gpu-preset NAME     VLLM_SIM_GPU_PRESET        deberta-gliner2, modernbert-gliner or
+                                                                   mt5-gliner: the seed's scaling curves
+              --sim-gpu-step-ms MS      VLLM_SIM_GPU_STEP_MS       fixed cost of a step (reading the weights)
+              --sim-gpu-request-ms MS   VLLM_SIM_GPU_REQUEST_MS    cost of each request in a step
+              --sim-gpu-token-us US     VLLM_SIM_GPU_TOKEN_US      cost of each input token in a step
+              --sim-gpu-contention C    VLLM_SIM_GPU_CONTENTION    0..1: while k instances share the GPU, a
+                                                                   step takes 1 + C*(k-1) times as long
+              A step takes the admitted requests (it starts when --max-num-seqs wait, or 25 ms after
+              the first) and lasts STEP + n*REQUEST + tokens*TOKEN, so the time per request falls as
+              the batch grows. Instances on one GPU (the ledger's {device}) share a busy table in
+              LEDGER.busy; N busy instances do N/(1+C*(N-1)) times one's work: the GPU saturates at 1/C
+              times one instance. Explicit numbers override the preset's.
+
             Test endpoints: /sim/stats, POST /sim/stats/reset, /sim/echo[/...] (any method),
             GET /sim/bytes?n=N.
 
@@ -73,7 +88,8 @@ final class CommandLine {
             "--model", "--host", "--port", "--gpu-memory-utilization", "--max-num-seqs", "--max-model-len",
             "--sim-startup-delay", "--sim-service-time-ms", "--sim-token-delay-ms", "--sim-crash-after",
             "--sim-hang-after", "--sim-fail-startup", "--sim-fail-status", "--sim-gpu-memory-gib",
-            "--sim-gpu-ledger", "--io-processor-plugin");
+            "--sim-gpu-ledger", "--io-processor-plugin", "--sim-gpu-preset", "--sim-gpu-step-ms",
+            "--sim-gpu-request-ms", "--sim-gpu-token-us", "--sim-gpu-contention");
     private static final Set<String> MULTI_VALUED = Set.of("--served-model-name");
 
     /** Flags vLLM's argparse no longer knows: {@code --task} went in vLLM 0.13 (use --runner/--convert). */
@@ -116,7 +132,8 @@ final class CommandLine {
             throw new UsageException("the following arguments are required: MODEL");
         }
         try {
-            return new Command.Serve(new SimulatorConfig(line.serveOptions(model), line.simKnobs(tmpDir)));
+            return new Command.Serve(new SimulatorConfig(line.serveOptions(model), line.simKnobs(tmpDir),
+                    GpuModel.from(line::knobText)));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

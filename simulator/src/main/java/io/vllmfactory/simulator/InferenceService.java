@@ -39,8 +39,11 @@ final class InferenceService implements HttpService {
     private final Json json;
     private final AtomicLong ids = new AtomicLong();
     private final Optional<IoPlugin> plugin;
+    private final Optional<GpuEngine> gpu;
 
-    InferenceService(ServeOptions serve, SimKnobs sim, Scheduler scheduler, Stats stats, Faults faults, Json json) {
+    InferenceService(ServeOptions serve, SimKnobs sim, Optional<GpuEngine> gpu, Scheduler scheduler, Stats stats,
+                     Faults faults, Json json) {
+        this.gpu = gpu;
         this.checks = new RequestChecks(serve);
         this.plugin = serve.ioProcessorPlugin().flatMap(IoPlugin::named);
         this.sim = sim;
@@ -74,7 +77,7 @@ final class InferenceService implements HttpService {
         int tokens = checks.inputTokens(items);
         long serviceTime = RequestChecks.millis(req, SERVICE_TIME, sim.serviceTimeMs());
         infer(res, () -> {
-            pause(serviceTime);
+            compute(tokens, serviceTime);
             ObjectNode response = envelope("pool-", "list", model);
             ArrayNode data = response.putArray("data");
             for (int i = 0; i < items.size(); i++) {
@@ -95,11 +98,11 @@ final class InferenceService implements HttpService {
         IoPlugin installed = plugin.orElseThrow(() -> ApiError.badRequest("No IOProcessor plugin installed. "
                 + "Please refer to the documentation and to the 'prithvi_geospatial_mae_io_processor' offline inference example "
                 + "for more details."));
-        checks.inputTokens(IoPlugin.texts(data));
+        int tokens = checks.inputTokens(IoPlugin.texts(data));
         JsonNode answer = installed.answer(data);
         long serviceTime = RequestChecks.millis(req, SERVICE_TIME, sim.serviceTimeMs());
         infer(res, () -> {
-            pause(serviceTime);
+            compute(tokens, serviceTime);
             ObjectNode response = json.object();
             response.put("request_id", "pooling-" + ids.incrementAndGet());
             response.put("created_at", now());
@@ -128,7 +131,7 @@ final class InferenceService implements HttpService {
         long serviceTime = RequestChecks.millis(req, SERVICE_TIME, sim.serviceTimeMs());
         int dims = dimensions;
         infer(res, () -> {
-            pause(serviceTime);
+            compute(tokens, serviceTime);
             ObjectNode response = envelope("embd-", "list", model);
             ArrayNode data = response.putArray("data");
             for (int i = 0; i < items.size(); i++) {
@@ -245,6 +248,16 @@ final class InferenceService implements HttpService {
             stats.recordInferenceSuccess();
         } finally {
             faults.inferenceAnswered();
+        }
+    }
+
+    /** A pooling or embeddings request's work: a step on the pretend GPU if it has a model, else the service time. */
+    private void compute(int tokens, long serviceTime) throws Exception {
+        if (gpu.isPresent()) {
+            faults.awaitIfHung();
+            gpu.get().run(tokens);
+        } else {
+            pause(serviceTime);
         }
     }
 

@@ -1,8 +1,10 @@
 package io.vllmfactory.simulator;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.IntSupplier;
 
@@ -155,7 +157,7 @@ final class Simulator implements AutoCloseable {
         Faults faults = new Faults(sim.crashAfter(), sim.hangAfter(), crash);
         routing.addFilter(new TrafficFilter(stats, faults));
         routing.register(new InfoService(serve, scheduler, stats, json),
-                        new InferenceService(serve, sim, scheduler, stats, faults, json),
+                        new InferenceService(serve, sim, gpuEngine(config), scheduler, stats, faults, json),
                         new SimService(serve, stats, scheduler, json, pid, port))
                 .any((req, res) -> {
                     boolean known = KNOWN_PATHS.contains(req.prologue().uriPath().path());
@@ -173,6 +175,19 @@ final class Simulator implements AutoCloseable {
                     json.sendError(res, status, status >= 500 ? "InternalServerError" : "BadRequestError",
                             String.valueOf(e.getMessage()));
                 });
+    }
+
+    /** The engine loop of the pretend GPU's compute model, if the simulator has one. */
+    private static Optional<GpuEngine> gpuEngine(SimulatorConfig config) {
+        if (config.gpu().isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(GpuEngine.start(config.gpu().get(), GpuTimeline.beside(config.sim().gpuLedger()),
+                    config.serve().maxNumSeqs()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot use the GPU's busy table beside " + config.sim().gpuLedger(), e);
+        }
     }
 
     /** Model loading: vLLM binds its port only after this, so clients see "connection refused" meanwhile. */

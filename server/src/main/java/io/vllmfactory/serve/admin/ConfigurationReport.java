@@ -45,7 +45,7 @@ final class ConfigurationReport {
 
     private static Object typed(Settings settings, Setting s, String raw) {
         return switch (s.kind()) {
-            case INT -> settings.integer(s.key());
+            case INT -> "auto".equalsIgnoreCase(raw) ? raw : settings.integer(s.key()); // --num-instances auto
             case DOUBLE -> settings.decimal(s.key());
             case BOOLEAN -> settings.bool(s.key());
             default -> raw;

@@ -77,6 +77,8 @@ final class DispatcherRoutes {
         o.put("ready", (int) all.stream().filter(v -> v.state() == BackendState.READY).count());
         o.put("operation", fleet.operation().orElse(null));
         o.set("gpu", Views.gpu(fleet));
+        fleet.sizing().ifPresent(s -> o.set("sizing", Views.sizing(s)));
+        fleet.autoscaling().ifPresent(a -> o.set("autoscale", Views.autoscale(a)));
         return o;
     }
 

@@ -1,8 +1,10 @@
 package io.vllmfactory.serve.admin;
 
+import io.vllmfactory.serve.supervise.Autoscaling;
 import io.vllmfactory.serve.supervise.Change;
 import io.vllmfactory.serve.supervise.Fleet;
 import io.vllmfactory.serve.supervise.InstanceView;
+import io.vllmfactory.serve.supervise.Sizing;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -83,6 +85,31 @@ final class Views {
             devices.addObject().put("device", g.device()).put("instances", g.instances())
                     .put("in_use", round(g.inUse())).put("free", round(Math.max(0, budget - g.inUse())));
         }
+        return o;
+    }
+
+    /** How {@code --num-instances auto} chose the fleet's size. */
+    static ObjectNode sizing(Sizing s) {
+        ObjectNode o = Json.object();
+        o.put("state", s.state());
+        o.put("instances", s.instances());
+        o.put("reason", s.reason());
+        ArrayNode table = o.putArray("table");
+        s.table().forEach(m -> table.addObject().put("instances", m.instances())
+                .put("requests_per_second", Math.round(m.requestsPerSecond() * 10) / 10.0));
+        o.put("state_file", s.stateFile().orElse(null));
+        return o;
+    }
+
+    /** What {@code --autoscale} sees and last did. */
+    static ObjectNode autoscale(Autoscaling a) {
+        ObjectNode o = Json.object();
+        o.put("min", a.min());
+        o.put("max", a.max());
+        o.put("wait_p90_ms", Math.round(a.waitP90Ms() * 10) / 10.0);
+        o.put("waiting", a.waiting());
+        o.put("changes", a.changes());
+        o.put("last_change", a.lastChange().orElse(null));
         return o;
     }
 

@@ -28,7 +28,8 @@ public final class SettingTable {
             new Section("Backends (the Python vllm-factory-serve's flags and defaults, for vLLM >= "
                     + VLLM_VERSION + ")", List.of(
                     Setting.of("model", Kind.STRING, "", "model name or path the backends serve (same as the positional MODEL)"),
-                    Setting.of("num-instances", Kind.INT, "1", "backend instances to run; 1 serves on the public port directly"),
+                    Setting.of("num-instances", Kind.INT, "1", "backend instances to run; 1 serves on the public port directly;"
+                            + " auto: start with 1 and add instances while the throughput grows (see calibration-*)"),
                     Setting.of("max-batch-size", Kind.INT, "32",
                             "most requests in flight per backend (also each backend's --max-num-seqs)"),
                     Setting.of("port-start", Kind.INT, "9100", "first backend port; backends listen on 127.0.0.1:P, P+1, ..."),
@@ -80,6 +81,26 @@ public final class SettingTable {
                     Setting.of("restart-max-failures", Kind.INT, "5",
                             "failures within the window after which a backend is FAILED and left stopped"),
                     Setting.of("restart-failure-window", Kind.DURATION, "10m", "the window restart-max-failures counts in"),
+                    Setting.of("calibration-request", Kind.STRING, "", "with --num-instances auto: a JSON file"
+                            + " {\"path\": \"/pooling\", \"body\": {...}} sent to measure the throughput; default: a"
+                            + " request that fits --io-processor-plugin"),
+                    Setting.of("calibration-min-gain", Kind.DOUBLE, "0.10", "with --num-instances auto: keep adding"
+                            + " instances while each adds at least this share of throughput"),
+                    Setting.of("state-dir", Kind.STRING, "state", "where --num-instances auto remembers its choice, per"
+                            + " model, plugin, GPUs and settings"),
+                    Setting.of("recalibrate", Kind.BOOLEAN, "false",
+                            "with --num-instances auto: measure again instead of using the remembered choice"),
+                    Setting.of("autoscale", Kind.STRING, "", "MIN..MAX: start MIN instances, add one while the p90"
+                            + " wait in line stays above autoscale-wait-target, remove one after autoscale-down-after"
+                            + " idle; memory shares sized for MAX"),
+                    Setting.of("autoscale-wait-target", Kind.DURATION, "100ms",
+                            "with --autoscale: the p90 wait in line above which an instance is added"),
+                    Setting.of("autoscale-up-after", Kind.DURATION, "10s",
+                            "with --autoscale: how long the wait must stay above the target"),
+                    Setting.of("autoscale-down-after", Kind.DURATION, "60s",
+                            "with --autoscale: how long the fleet must be idle before an instance is removed"),
+                    Setting.of("autoscale-window", Kind.DURATION, "10s",
+                            "with --autoscale: the time the p90 wait is taken over"),
                     Setting.of("log-dir", Kind.STRING, "logs", "directory of the backends' output, one file per backend"),
                     Setting.of("backend-output", Kind.STRING, "both",
                             "where backend output goes: file (log-dir), stderr (prefixed lines) or both"))),

@@ -62,6 +62,20 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
         check(unhealthyRestartAfter.toMillis() >= 1, "unhealthyRestartAfter", unhealthyRestartAfter, ">= 1ms");
     }
 
+    /** The same configuration starting {@code count} instances. */
+    public SupervisorConfig withNumInstances(int count) {
+        return new SupervisorConfig(backend, count, portStart, host, port, adminHost, adminPort, alwaysProxy,
+                gpuMemoryUtilization, gpuMemoryBudget, startupTimeout, stopGrace, unhealthyRestartAfter, restarts,
+                logDir, backendOutput);
+    }
+
+    /** The same configuration with each instance's memory share pinned (or automatic, when empty). */
+    public SupervisorConfig withGpuMemoryUtilization(OptionalDouble share) {
+        return new SupervisorConfig(backend, numInstances, portStart, host, port, adminHost, adminPort, alwaysProxy,
+                share, gpuMemoryBudget, startupTimeout, stopGrace, unhealthyRestartAfter, restarts, logDir,
+                backendOutput);
+    }
+
     /** One instance and no {@code --always-proxy}: the backend serves the public port itself. */
     public boolean direct() {
         return numInstances == 1 && !alwaysProxy;
@@ -70,9 +84,12 @@ public record SupervisorConfig(BackendSpec backend, int numInstances, int portSt
     /** Reads the supervisor's settings; a bad value fails with the flag or file key it came from. */
     public static SupervisorConfig from(Settings s) {
         try {
-            return new SupervisorConfig(BackendSpec.from(s), s.integer("num-instances"), s.integer("port-start"),
-                    s.string("host").orElse("0.0.0.0"), s.integer("port"), s.string("admin-host").orElse("127.0.0.1"),
-                    s.integer("admin-port"), s.bool("always-proxy"), utilization(s), s.decimal("gpu-memory-budget"),
+            boolean auto = AutoSizingConfig.auto(s);
+            return new SupervisorConfig(BackendSpec.from(s), auto ? 1 : s.integer("num-instances"),
+                    s.integer("port-start"), s.string("host").orElse("0.0.0.0"), s.integer("port"),
+                    s.string("admin-host").orElse("127.0.0.1"), s.integer("admin-port"),
+                    s.bool("always-proxy") || auto || s.string("autoscale").filter(v -> !v.isBlank()).isPresent(),
+                    utilization(s), s.decimal("gpu-memory-budget"),
                     s.duration("startup-timeout"), s.duration("stop-grace"), s.duration("unhealthy-restart-after"),
                     Restarts.from(s), Path.of(s.string("log-dir").orElse(".")), BackendOutput.from(s));
         } catch (InvalidValue e) {

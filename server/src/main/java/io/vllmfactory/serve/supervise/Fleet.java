@@ -51,6 +51,16 @@ public interface Fleet {
     /** The mutating operation under way, e.g. {@code add 2}, or empty when none runs. */
     Optional<String> operation();
 
+    /** How {@code --num-instances auto} chose the size, or empty with a fixed --num-instances. */
+    default Optional<Sizing> sizing() {
+        return Optional.empty();
+    }
+
+    /** What {@code --autoscale} sees and last did, or empty without it. */
+    default Optional<Autoscaling> autoscaling() {
+        return Optional.empty();
+    }
+
     /** True in --num-instances 1 mode without --always-proxy: the backend owns the public port; no scaling. */
     boolean direct();
 

@@ -38,6 +38,8 @@ public final class Supervisor implements Fleet, AutoCloseable {
     private final Map<Integer, Instance> instances = new ConcurrentSkipListMap<>();
     private final AtomicReference<String> operation = new AtomicReference<>();
     private volatile Change.Kind operationKind;
+    private volatile Sizing sizing;
+    private volatile Autoscaling autoscaling;
     private final LongAdder[] changes = new LongAdder[Change.Kind.values().length * Change.Outcome.values().length];
     private final List<Membership> watchers = new CopyOnWriteArrayList<>();
     private final Lifecycle lifecycle;
@@ -311,6 +313,26 @@ public final class Supervisor implements Fleet, AutoCloseable {
     @Override
     public boolean launched() {
         return true;
+    }
+
+    @Override
+    public Optional<Sizing> sizing() {
+        return Optional.ofNullable(sizing);
+    }
+
+    @Override
+    public Optional<Autoscaling> autoscaling() {
+        return Optional.ofNullable(autoscaling);
+    }
+
+    /** Reports what {@code --autoscale} sees and last did. */
+    public void autoscaling(Autoscaling report) {
+        autoscaling = report;
+    }
+
+    /** Reports how {@code --num-instances auto} chose (or is choosing) the size. */
+    public void sizing(Sizing report) {
+        sizing = report;
     }
 
     @Override
