@@ -20,6 +20,9 @@ import java.util.concurrent.TimeUnit;
 final class FleetProcess implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final Duration START = Duration.ofSeconds(90);
+    /** The JVM options bin/vllm-factory-serve gives the sidecar by default. */
+    private static final List<String> LAUNCHER_JVM = List.of("-XX:+UseSerialGC", "-Xmn32m", "-Xmx384m",
+            "-XX:+ExitOnOutOfMemoryError");
 
     private final List<String> args;
     private final Path output;
@@ -59,7 +62,7 @@ final class FleetProcess implements AutoCloseable {
     }
 
     private void launch() throws IOException {
-        process = SidecarProcesses.launch(List.of(), args, output, Map.of());
+        process = SidecarProcesses.launch(LAUNCHER_JVM, args, output, Map.of("MALLOC_ARENA_MAX", "2"));
         awaitServing();
     }
 
