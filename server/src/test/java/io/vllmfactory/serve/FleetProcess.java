@@ -29,6 +29,7 @@ final class FleetProcess implements AutoCloseable {
     private final int port;
     private final int adminPort;
     private Process process;
+    private volatile String token;
 
     private FleetProcess(List<String> args, Path output, int port, int adminPort) {
         this.args = args;
@@ -101,9 +102,19 @@ final class FleetProcess implements AutoCloseable {
         }
     }
 
+    /** Sends this bearer token with every admin call from now on. */
+    void useToken(String bearer) {
+        this.token = bearer;
+    }
+
     JsonNode admin(String path) {
         try {
-            var r = Clients.get(adminPort, path);
+            var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + adminPort + path))
+                    .timeout(Duration.ofSeconds(30));
+            if (token != null) {
+                b.header("Authorization", "Bearer " + token);
+            }
+            var r = Clients.HTTP.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 throw new AssertionError("GET " + path + ": " + r.statusCode() + " " + r.body());
             }
