@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A supervised sidecar in its own process with simulated backends, as `bin/vllm-factory-serve MODEL
  * --num-instances N` runs it: its public port, its admin API on the loopback (no token) and its backends'
- * pids as the admin API reports them. Closing it SIGKILLs what is left.
+ * pids as the admin API reports them. Closing it stops what is left.
  */
 final class FleetProcess implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -193,11 +193,15 @@ final class FleetProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGTERM, so the backends are stopped and their files closed; SIGKILL if that takes too long. */
     @Override
     public void close() throws InterruptedException {
         if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            process.waitFor(30, TimeUnit.SECONDS);
+            process.destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(30, TimeUnit.SECONDS);
+            }
         }
     }
 

@@ -1,6 +1,5 @@
 package io.vllmfactory.serve;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,7 +27,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.hamcrest.MatcherAssert.assertThat;
-import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
@@ -43,7 +41,6 @@ import static org.hamcrest.Matchers.notNullValue;
  * {@code DispatcherClientConnectionTest}'s; this class sends them, bigger ones and slow ones, to the process.
  */
 class ReliabilityBadInputProcessTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int BACKENDS = 2;
     private static final int MAX_BATCH = 2;
 
@@ -197,7 +194,7 @@ class ReliabilityBadInputProcessTest {
             int cut = 0;
             for (Future<String> end : ends) {
                 String how = end.get(60, TimeUnit.SECONDS);
-                assertThat(how, allOf(notNullValue()));
+                assertThat(how, notNullValue());
                 cut += how.equals("408") || how.equals("closed") ? 1 : 0;
             }
             long seconds = (System.nanoTime() - opened) / 1_000_000_000;
