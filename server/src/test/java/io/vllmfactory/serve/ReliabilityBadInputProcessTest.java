@@ -112,7 +112,7 @@ class ReliabilityBadInputProcessTest {
         try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<HttpResponse<String>>> all = new ArrayList<>();
             for (int i = 0; i < capacity; i++) {
-                all.add(clients.submit(() -> Clients.pooling(fleet.port(), Clients.gliner("capacity", "x"), 2500)));
+                all.add(clients.submit(() -> Clients.pooling(fleet.port(), Clients.gliner("capacity", "x"), 1000)));
             }
             Poll.until(Duration.ofSeconds(10), "the fleet serves its full capacity at once", () -> {
                 var d = fleet.dispatcher();

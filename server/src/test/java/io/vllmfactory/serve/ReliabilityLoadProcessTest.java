@@ -38,7 +38,7 @@ class ReliabilityLoadProcessTest {
 
     @Test
     void thousandsOfConcurrentClientsAgainstTwoBackendsOfBatchTwoAreAllServedWithinTheCaps() throws Exception {
-        int clients = Reliability.scaled(1500, 10_000);
+        int clients = Reliability.scaled(1000, 10_000);
         try (FleetProcess fleet = FleetProcess.start(dir, List.of("--num-instances", "2", "--max-batch-size",
                 Integer.toString(MAX_BATCH)), List.of("--sim-service-time-ms", "10"));
              ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
