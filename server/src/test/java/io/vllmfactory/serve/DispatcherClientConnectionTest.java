@@ -206,6 +206,7 @@ class DispatcherClientConnectionTest {
             "not a header|GET /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nBad Name: 1\\r\\n\\r\\n|400",
             "bare line feeds|GET /sim/echo HTTP/1.1\\nHost: x\\n\\n|400",
             "NUL in a value|GET /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\0b\\r\\n\\r\\n|400",
+            "a method that is no token|G\\1T /sim/echo HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n|400",
             "chunk extension|POST /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n"
                     + "3;a=b\\r\\nabc\\r\\n0\\r\\n\\r\\n|400",
             "trailer|POST /sim/echo HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n"

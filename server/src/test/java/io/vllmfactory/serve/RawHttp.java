@@ -21,8 +21,13 @@ final class RawHttp implements AutoCloseable {
     private final OutputStream out;
 
     RawHttp(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this(new Socket("127.0.0.1", port));
         socket.setSoTimeout(60_000);
+    }
+
+    /** Speaks over a socket the caller opened (and may already have written to). */
+    RawHttp(Socket socket) throws IOException {
+        this.socket = socket;
         in = new java.io.BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
     }

@@ -55,6 +55,8 @@ final class CommandLine {
                                                                    (default 10; header X-Sim-Token-Delay-Ms)
               --sim-crash-after N       VLLM_SIM_CRASH_AFTER       halt(1) after N answered inference requests
               --sim-hang-after N        VLLM_SIM_HANG_AFTER        stop answering everything after N
+              --sim-crash-on TEXT       VLLM_SIM_CRASH_ON          halt(1) on an inference request whose input
+                                                                   contains TEXT (a poison request)
               --sim-fail-startup MSG    VLLM_SIM_FAIL_STARTUP      print MSG to stderr after loading, exit 1
               --sim-fail-status CODE    VLLM_SIM_FAIL_STATUS       answer inference requests with CODE
               --sim-gpu-memory-gib G    VLLM_SIM_GPU_MEMORY_GIB    size of the pretend GPU (default 80)
@@ -87,7 +89,7 @@ final class CommandLine {
     private static final Set<String> SINGLE_VALUED = Set.of(
             "--model", "--host", "--port", "--gpu-memory-utilization", "--max-num-seqs", "--max-model-len",
             "--sim-startup-delay", "--sim-service-time-ms", "--sim-token-delay-ms", "--sim-crash-after",
-            "--sim-hang-after", "--sim-fail-startup", "--sim-fail-status", "--sim-gpu-memory-gib",
+            "--sim-hang-after", "--sim-crash-on", "--sim-fail-startup", "--sim-fail-status", "--sim-gpu-memory-gib",
             "--sim-gpu-ledger", "--io-processor-plugin", "--sim-gpu-preset", "--sim-gpu-step-ms",
             "--sim-gpu-request-ms", "--sim-gpu-token-us", "--sim-gpu-contention");
     private static final Set<String> MULTI_VALUED = Set.of("--served-model-name");
@@ -214,7 +216,8 @@ final class CommandLine {
                 knobText("--sim-fail-startup"),
                 knob("--sim-fail-status", Integer::parseInt, "int", 0),
                 knob("--sim-gpu-memory-gib", Double::parseDouble, "float", SimKnobs.DEFAULT_GPU_MEMORY_GIB),
-                ledger);
+                ledger,
+                knobText("--sim-crash-on"));
     }
 
     private Optional<String> flag(String name) {

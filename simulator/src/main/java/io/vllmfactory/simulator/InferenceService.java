@@ -74,6 +74,7 @@ final class InferenceService implements HttpService {
         if (items.isEmpty()) {
             throw ApiError.badRequest("Either `input`, `messages` or `data` must be provided");
         }
+        faults.inputsReceived(items);
         int tokens = checks.inputTokens(items);
         long serviceTime = RequestChecks.millis(req, SERVICE_TIME, sim.serviceTimeMs());
         infer(res, () -> {
@@ -119,6 +120,7 @@ final class InferenceService implements HttpService {
         if (items.isEmpty()) {
             throw ApiError.badRequest("`input` must be a non-empty string or list");
         }
+        faults.inputsReceived(items);
         int dimensions = FakeModel.DIMENSIONS;
         if (body.hasNonNull("dimensions")) {
             dimensions = body.get("dimensions").asInt(0);

@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param failStatus    if not 0, every inference request is answered with this status and vLLM's error body
  * @param gpuMemoryGib  size of the pretend GPU
  * @param gpuLedger     file shared by the instances on one pretend GPU
+ * @param crashOn       if present, halt the process when an inference request's input contains it (a poison
+ *                      request: it kills whichever instance it reaches)
  */
 record SimKnobs(Duration startupDelay,
                 long serviceTimeMs,
@@ -26,7 +28,8 @@ record SimKnobs(Duration startupDelay,
                 Optional<String> failStartup,
                 int failStatus,
                 double gpuMemoryGib,
-                Path gpuLedger) {
+                Path gpuLedger,
+                Optional<String> crashOn) {
 
     static final double DEFAULT_STARTUP_DELAY_SECONDS = 1.0;
     static final long DEFAULT_SERVICE_TIME_MS = 20;
@@ -37,6 +40,7 @@ record SimKnobs(Duration startupDelay,
         Objects.requireNonNull(startupDelay, "startupDelay");
         Objects.requireNonNull(failStartup, "failStartup");
         Objects.requireNonNull(gpuLedger, "gpuLedger");
+        Objects.requireNonNull(crashOn, "crashOn");
         if (startupDelay.isNegative()) {
             throw new IllegalArgumentException("startupDelay: " + startupDelay + " (expected: >= 0)");
         }

@@ -154,7 +154,7 @@ final class Simulator implements AutoCloseable {
         Json json = new Json();
         Stats stats = new Stats();
         Scheduler scheduler = new Scheduler(serve.maxNumSeqs());
-        Faults faults = new Faults(sim.crashAfter(), sim.hangAfter(), crash);
+        Faults faults = new Faults(sim.crashAfter(), sim.hangAfter(), sim.crashOn(), crash);
         routing.addFilter(new TrafficFilter(stats, faults));
         routing.register(new InfoService(serve, scheduler, stats, json),
                         new InferenceService(serve, sim, gpuEngine(config), scheduler, stats, faults, json),

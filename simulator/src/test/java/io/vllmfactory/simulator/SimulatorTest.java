@@ -415,6 +415,21 @@ class SimulatorTest {
         }
     }
 
+    @Test
+    void crashOnRunsTheCrashForAPoisonInputOnlyWhicheverEndpointItReaches() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        java.util.concurrent.atomic.AtomicInteger crashes = new java.util.concurrent.atomic.AtomicInteger();
+        try (Simulator crashing = start(out, crashes::incrementAndGet, "--sim-crash-on", "POISON",
+                "--sim-service-time-ms", "0")) {
+            assertThat(post(crashing, "/pooling", "{\"input\":\"harmless\"}").statusCode(), is(200));
+            assertThat(crashes.get(), is(0));
+            post(crashing, "/pooling", "{\"input\":[\"a\",\"a POISON b\"]}");
+            assertThat(crashes.get(), is(1));
+            post(crashing, "/v1/embeddings", "{\"input\":\"POISON\"}");
+            assertThat(crashes.get(), is(2));
+        }
+    }
+
     private static double metric(Simulator sim, String name) {
         try {
             String text = CLIENT.send(HttpRequest.newBuilder(uri(sim, "/metrics")).build(),

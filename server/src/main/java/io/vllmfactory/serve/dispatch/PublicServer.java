@@ -41,6 +41,9 @@ public final class PublicServer implements AutoCloseable {
                     .host(config.host())
                     .port(config.port())
                     .shutdownHook(false)
+                    // After the drain the listener closes: a connection accepted just before has this long to
+                    // have its request read and refused with 503 (Helidon's 0.5 s cut some off on a busy host).
+                    .shutdownGracePeriod(SHUTDOWN_GRACE)
                     .featuresDiscoverServices(false)
                     .protocolsDiscoverServices(false)
                     .connectionSelectors(List.of(connections))
@@ -67,6 +70,8 @@ public final class PublicServer implements AutoCloseable {
         }
         return new PublicServer(server, connections);
     }
+
+    private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(2);
 
     /** How often idle connections are looked for: a quarter of the timeout, within 100 ms and 5 s. */
     private static Duration checkEvery(Duration idleTimeout) {

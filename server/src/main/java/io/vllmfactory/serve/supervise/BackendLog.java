@@ -25,6 +25,7 @@ final class BackendLog {
     private final PrintStream echo;
     private final ArrayDeque<String> tail = new ArrayDeque<>(TAIL);
     private BufferedWriter writer;
+    private boolean failing;
 
     /**
      * @param id   the backend's id
@@ -50,13 +51,11 @@ final class BackendLog {
             try {
                 writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                         StandardOpenOption.APPEND);
-                writer.write("===== " + Instant.now() + " " + header);
-                writer.newLine();
-                writer.flush();
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "backend {0}: cannot write its log {1}: {2}", id, file, e.toString());
-                writer = null;
+                failed(e);
+                return;
             }
+            write("===== " + Instant.now() + " " + header);
         }
     }
 
@@ -68,14 +67,48 @@ final class BackendLog {
         if (echo != null) {
             echo.println("[backend " + id + "] " + line);
         }
-        if (writer != null) {
-            try {
-                writer.write(line);
-                writer.newLine();
-                writer.flush(); // a crash's last words must reach the file
-            } catch (IOException e) {
-                writer = null;
+        write(line);
+    }
+
+    /**
+     * Appends a line to the file. A line that cannot be written (a full disk) is dropped, the next one is
+     * tried again: the backend keeps running and its output keeps being read either way.
+     */
+    private void write(String line) {
+        if (writer == null) {
+            return;
+        }
+        try {
+            writer.write(line);
+            writer.newLine();
+            writer.flush(); // a crash's last words must reach the file
+            if (failing) {
+                failing = false;
+                LOG.log(System.Logger.Level.INFO, "backend {0}: its log {1} is written again", id, file);
             }
+        } catch (IOException e) {
+            failed(e);
+            reopen(); // a BufferedWriter keeps what it could not flush: start the next line on a clean one
+        }
+    }
+
+    /** Says once, not once a line, that the log cannot be written. */
+    private void failed(IOException e) {
+        if (!failing) {
+            failing = true;
+            LOG.log(System.Logger.Level.WARNING, "backend {0}: cannot write its log {1}: {2}; its lines are"
+                    + " dropped from the file (the backend keeps running) until it can be written again", id, file,
+                    e.toString());
+        }
+    }
+
+    private void reopen() {
+        closeFile();
+        try {
+            writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            writer = null;
         }
     }
 

@@ -46,6 +46,7 @@ public final class ClientConnection implements ServerConnection, InterruptableTa
     private volatile long bodyReadSince;
     private volatile boolean inRequest;
     private volatile boolean http10;
+    private volatile boolean requestSeen;
 
     ClientConnection(ConnectionContext ctx, ClientConnections guards, Function<ConnectionContext, ServerConnection> http1) {
         this.ctx = ctx;
@@ -82,9 +83,14 @@ public final class ClientConnection implements ServerConnection, InterruptableTa
         http1.close(interrupt);
     }
 
+    /**
+     * Whether the listener's stop may end this connection at once. Not before its first request: a client
+     * opens a connection to send one, and one accepted just before the listener closed gets its answer (503
+     * while draining) within the shutdown grace instead of a close without a word.
+     */
     @Override
     public boolean canInterrupt() {
-        return http1 instanceof InterruptableTask<?> t && t.canInterrupt();
+        return requestSeen && http1 instanceof InterruptableTask<?> t && t.canInterrupt();
     }
 
     /** Whether the client spoke HTTP/1.0: its one answer is framed for it, then the connection closes. */
@@ -126,6 +132,7 @@ public final class ClientConnection implements ServerConnection, InterruptableTa
     /** The request's head is parsed: its clock stops; false when it had already run out. */
     boolean headParsed() {
         inRequest = true;
+        requestSeen = true;
         long since = headSince.get();
         return since != TIMED_OUT && headSince.compareAndSet(since, NOT_READING);
     }

@@ -41,6 +41,12 @@ public final class Refusals implements DirectHandler {
             detail = "the request's header section is larger than the limit (max-header-size)";
         } else if (status.code() == 414) {
             detail = "the request line is longer than the limit (max-request-line)";
+        } else if (eventType == EventType.INTERNAL_ERROR && request.method().isEmpty()) {
+            // Failed before a request line was made of the bytes: Helidon's parser lets a method that is no
+            // token (G\1T) escape as a plain IllegalArgumentException, a 500 with a logged stack trace. It is
+            // the client's malformed request line.
+            answer = Status.BAD_REQUEST_400;
+            detail = "the request line is malformed";
         }
         String title = answer.reasonPhrase() == null || answer.reasonPhrase().isEmpty()
                 ? "request refused" : answer.reasonPhrase().toLowerCase(java.util.Locale.ROOT);
