@@ -60,20 +60,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start() { local name=$1; shift; setsid "$@" >"$TMP/$name.log" 2>&1 </dev/null & PID[$name]=$!; }
-free_ports() {
-  python3 -c 'import socket,sys
-s=[socket.socket() for _ in range(int(sys.argv[1]))]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
-wait_200() { # URL TIMEOUT
-  local deadline=$((SECONDS + $2))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true)" = 200 ]; do
-    ((SECONDS < deadline)) || die "no 200 from $1 within $2 s"
-    sleep 0.3
-  done
-}
+source "$BENCH_DIR/lib/procs.sh"
 pid_on_port() { ss -ltnpH "sport = :$1" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
