@@ -1,7 +1,7 @@
 package io.vllmfactory.serve;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -28,22 +28,11 @@ class AdminWiringProcessTest {
 
     @TempDir
     Path dir;
-    private Process running;
-
-    @AfterEach
-    void killLeftovers() {
-        if (running != null && running.isAlive()) {
-            running.destroyForcibly();
-        }
-    }
+    @RegisterExtension
+    final LaunchedSidecar sidecars = new LaunchedSidecar();
 
     private Process launch(List<String> args, Map<String, String> env) throws IOException {
-        running = SidecarProcesses.launch(List.of(), args, dir.resolve("sidecar.out"), env);
-        return running;
-    }
-
-    private String output() throws IOException {
-        return Files.readString(dir.resolve("sidecar.out"));
+        return sidecars.launch(args, dir.resolve("sidecar.out"), env);
     }
 
     @Test
@@ -75,7 +64,7 @@ class AdminWiringProcessTest {
         assertThat(status(port, "/admin/instances", TOKEN) == 200, is(false));
         sidecar.destroy();
         assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(0));
+        assertThat(sidecars.output(), sidecar.exitValue(), is(0));
     }
 
     @Test
@@ -95,7 +84,7 @@ class AdminWiringProcessTest {
             assertThat(refused.body(), containsString("urn:vllm-factory-serve:problem:not-launched"));
             sidecar.destroy();
             assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
-            assertThat(output(), sidecar.exitValue(), is(0));
+            assertThat(sidecars.output(), sidecar.exitValue(), is(0));
         }
     }
 
@@ -104,8 +93,8 @@ class AdminWiringProcessTest {
         Process sidecar = launch(SupervisedSidecars.args(dir, List.of("--admin-host", "0.0.0.0"), List.of()),
                 Map.of());
         assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(2));
-        assertThat(output(), containsString("token"));
+        assertThat(sidecars.output(), sidecar.exitValue(), is(2));
+        assertThat(sidecars.output(), containsString("token"));
         assertThat("no backend was launched", Files.exists(dir.resolve("logs").resolve("backend-0.log")), is(false));
     }
 

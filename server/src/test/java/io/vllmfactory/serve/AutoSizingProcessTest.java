@@ -2,8 +2,8 @@ package io.vllmfactory.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -29,14 +29,9 @@ class AutoSizingProcessTest {
 
     @TempDir
     Path dir;
+    @RegisterExtension
+    final LaunchedSidecar sidecars = new LaunchedSidecar();
     private Process running;
-
-    @AfterEach
-    void killLeftovers() {
-        if (running != null && running.isAlive()) {
-            running.destroyForcibly();
-        }
-    }
 
     @Test
     void autoKeepsTheCountWhereTheGpuSaturatesAndTheNextStartRemembersIt() throws Exception {
@@ -70,12 +65,12 @@ class AutoSizingProcessTest {
                 dir.resolve("state").toString(), "--calibration-min-gain", "0.25");
         List<String> backendArgs = List.of("--sim-gpu-step-ms", "250", "--sim-gpu-request-ms", "0",
                 "--sim-gpu-token-us", "0", "--sim-gpu-contention", "0.5");
-        running = SidecarProcesses.launch(List.of(), SupervisedSidecars.args(dir, flags, backendArgs),
+        running = sidecars.launch(SupervisedSidecars.args(dir, flags, backendArgs),
                 dir.resolve(output), Map.of());
         Process sidecar = running;
         Poll.until(DEADLINE, "the sidecar to serve after sizing", () -> {
-            assertThat("sidecar alive; output: " + read(output), sidecar.isAlive(), is(true));
-            return status(port) == 200;
+            assertThat("sidecar alive; output: " + sidecars.output(), sidecar.isAlive(), is(true));
+            return Clients.statusOrNone(port, "/health") == 200;
         });
         return json(adminPort);
     }
@@ -83,24 +78,6 @@ class AutoSizingProcessTest {
     private void stop() throws InterruptedException {
         running.destroy();
         assertThat(running.waitFor(60, TimeUnit.SECONDS), is(true));
-    }
-
-    private String read(String output) {
-        try {
-            return Files.readString(dir.resolve(output));
-        } catch (IOException e) {
-            return e.toString();
-        }
-    }
-
-    private static int status(int port) {
-        try {
-            return Clients.get(port, "/health").statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static JsonNode json(int adminPort) throws IOException {

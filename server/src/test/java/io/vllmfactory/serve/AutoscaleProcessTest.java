@@ -2,12 +2,11 @@ package io.vllmfactory.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -35,14 +34,8 @@ class AutoscaleProcessTest {
 
     @TempDir
     Path dir;
-    private Process running;
-
-    @AfterEach
-    void killLeftovers() {
-        if (running != null && running.isAlive()) {
-            running.destroyForcibly();
-        }
-    }
+    @RegisterExtension
+    final LaunchedSidecar sidecars = new LaunchedSidecar();
 
     @Test
     void growsUnderAStepLoadAndShrinksAfterItWithoutDroppingARequest() throws Exception {
@@ -52,12 +45,11 @@ class AutoscaleProcessTest {
         List<String> flags = List.of("--autoscale", "1..3", "--max-batch-size", "4", "--port", Integer.toString(port),
                 "--admin-port", Integer.toString(adminPort), "--autoscale-wait-target", "50ms",
                 "--autoscale-up-after", "500ms", "--autoscale-down-after", "2s", "--autoscale-window", "1s");
-        running = SidecarProcesses.launch(List.of(), SupervisedSidecars.args(dir, flags, List.of(
+        Process sidecar = sidecars.launch(SupervisedSidecars.args(dir, flags, List.of(
                 "--sim-service-time-ms", "200")), dir.resolve("sidecar.out"), Map.of());
-        Process sidecar = running;
         Poll.until(DEADLINE, "the sidecar to serve", () -> {
-            assertThat("sidecar alive; output: " + output(), sidecar.isAlive(), is(true));
-            return status(port) == 200;
+            assertThat("sidecar alive; output: " + sidecars.output(), sidecar.isAlive(), is(true));
+            return Clients.statusOrNone(port, "/health") == 200;
         });
         assertThat(fleet(adminPort).path("instances").asInt(), is(1));
         assertThat(fleet(adminPort).path("gpu").path("devices").get(0).path("in_use").asDouble(), is(0.31));
@@ -90,25 +82,7 @@ class AutoscaleProcessTest {
         assertThat(autoscale.path("last_change").asText(), containsString("2 -> 1: idle for 2.0 s"));
         assertThat(otherStatuses, is(Map.of()));
         assertThat(answered.get(), greaterThan(CLIENTS));
-        assertThat(output(), containsString("autoscale: 1 -> 2: the p90 wait in line"));
-    }
-
-    private String output() {
-        try {
-            return Files.readString(dir.resolve("sidecar.out"));
-        } catch (IOException e) {
-            return e.toString();
-        }
-    }
-
-    private static int status(int port) {
-        try {
-            return Clients.get(port, "/health").statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
+        assertThat(sidecars.output(), containsString("autoscale: 1 -> 2: the p90 wait in line"));
     }
 
     private static JsonNode fleet(int adminPort) {

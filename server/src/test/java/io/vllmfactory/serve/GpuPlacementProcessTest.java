@@ -2,8 +2,8 @@ package io.vllmfactory.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -33,14 +33,8 @@ class GpuPlacementProcessTest {
 
     @TempDir
     Path dir;
-    private Process running;
-
-    @AfterEach
-    void killLeftovers() {
-        if (running != null && running.isAlive()) {
-            running.destroyForcibly();
-        }
-    }
+    @RegisterExtension
+    final LaunchedSidecar sidecars = new LaunchedSidecar();
 
     /** An nvidia-smi that knows GPUs 0 and 1, each 80 GiB, with the MiB free given. */
     private String pathWithTwoGpus(long free0, long free1) throws IOException {
@@ -57,13 +51,8 @@ class GpuPlacementProcessTest {
 
     private Process launch(List<String> flags, String path) throws IOException {
         List<String> backendArgs = List.of("--sim-gpu-ledger", dir.resolve("gpu-{device}.ledger").toString());
-        running = SidecarProcesses.launch(List.of(), SupervisedSidecars.args(dir, flags, backendArgs),
+        return sidecars.launch(SupervisedSidecars.args(dir, flags, backendArgs),
                 dir.resolve("sidecar.out"), Map.of("PATH", path));
-        return running;
-    }
-
-    private String output() throws IOException {
-        return Files.readString(dir.resolve("sidecar.out"));
     }
 
     @Test
@@ -96,7 +85,7 @@ class GpuPlacementProcessTest {
         assertThat(gpus.size(), is(2));
         assertThat(gpus.get(1).path("instances").asInt(), is(2));
         assertThat(gpus.get(1).path("in_use").asDouble(), is(0.92));
-        assertThat(output(), org.hamcrest.Matchers.containsString("GPU 1: 81000 MiB free of 81920 MiB; 2 instances"
+        assertThat(sidecars.output(), org.hamcrest.Matchers.containsString("GPU 1: 81000 MiB free of 81920 MiB; 2 instances"
                 + " at 0.46 fit"));
 
         long onGpu1 = list.path("instances").get(1).path("pid").asLong();
@@ -118,20 +107,19 @@ class GpuPlacementProcessTest {
 
         sidecar.destroy();
         assertThat(sidecar.waitFor(60, TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(0));
+        assertThat(sidecars.output(), sidecar.exitValue(), is(0));
     }
 
     @Test
     void aGpuWithoutTheMemoryForItsInstancesIsNamedBeforeAnyBackendStarts() throws Exception {
         Process sidecar = launch(List.of("--num-instances", "4", "--cuda-devices", "0,1"), pathWithTwoGpus(81000, 20480));
         assertThat(sidecar.waitFor(60, TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(1));
-        assertThat(output().strip().lines().toList().getLast(), is("vllm-factory-serve: error: GPU 1 has 20.0 GiB free"
+        assertThat(sidecars.output(), sidecar.exitValue(), is(1));
+        assertThat(sidecars.output().strip().lines().toList().getLast(), is("vllm-factory-serve: error: GPU 1 has 20.0 GiB free"
                 + " of 80.0 GiB, but 2 instances at --gpu-memory-utilization 0.46 need 73.6 GiB: free the GPU"
                 + " (nvidia-smi lists what holds it), or lower --num-instances or --gpu-memory-utilization"));
         assertThat(Files.exists(dir.resolve("logs/backend-0.log")), is(false));
     }
-
 
     /** The JSON answer, or a missing node while the listener is not up. */
     private static JsonNode json(int port, String path) {

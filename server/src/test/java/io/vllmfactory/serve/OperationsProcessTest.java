@@ -2,8 +2,8 @@ package io.vllmfactory.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -35,14 +35,8 @@ class OperationsProcessTest {
 
     @TempDir
     Path dir;
-    private Process running;
-
-    @AfterEach
-    void killLeftovers() {
-        if (running != null && running.isAlive()) {
-            running.destroyForcibly();
-        }
-    }
+    @RegisterExtension
+    final LaunchedSidecar sidecars = new LaunchedSidecar();
 
     @Test
     void metricsAddUpReadinessFollowsTheBackendsAndTheAccessLogHasALinePerRequest() throws Exception {
@@ -138,7 +132,7 @@ class OperationsProcessTest {
 
         sidecar.destroy();
         assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(0));
+        assertThat(sidecars.output(), sidecar.exitValue(), is(0));
     }
 
     @Test
@@ -163,7 +157,7 @@ class OperationsProcessTest {
         assertThat(ready, startsWith("--ready --status=serving: public http://127.0.0.1:" + port + ", admin http://"));
         assertThat(ready, containsString("; 2 instances: 0 on GPU 0 at "));
         assertThat(status(port, "/health"), is(200));
-        assertThat(output(), containsString(" ready: public http://127.0.0.1:" + port));
+        assertThat(sidecars.output(), containsString(" ready: public http://127.0.0.1:" + port));
 
         sidecar.destroy();
         assertThat(sidecar.waitFor(30, TimeUnit.SECONDS), is(true));
@@ -175,7 +169,7 @@ class OperationsProcessTest {
         Process p = launch(List.of("--version"), Map.of());
         assertThat(p.waitFor(30, TimeUnit.SECONDS), is(true));
         assertThat(p.exitValue(), is(0));
-        assertThat(output(), output().matches("vllm-factory-serve \\d+\\.\\d+\\.\\d+\\S* \\(Java \\d+\\S*\\)\n"), is(true));
+        assertThat(sidecars.output(), sidecars.output().matches("vllm-factory-serve \\d+\\.\\d+\\.\\d+\\S* \\(Java \\d+\\S*\\)\n"), is(true));
     }
 
     @Test
@@ -183,17 +177,12 @@ class OperationsProcessTest {
         Process p = launch(List.of("--backend-url", "http://127.0.0.1:1", "--port", "0", "--admin-port", "0",
                 "--access-log", dir.resolve("no/such/dir/access.log").toString()), Map.of());
         assertThat(p.waitFor(30, TimeUnit.SECONDS), is(true));
-        assertThat(output(), p.exitValue(), is(2));
-        assertThat(output(), containsString("--access-log: cannot append to "));
+        assertThat(sidecars.output(), p.exitValue(), is(2));
+        assertThat(sidecars.output(), containsString("--access-log: cannot append to "));
     }
 
     private Process launch(List<String> args, Map<String, String> env) throws IOException {
-        running = SidecarProcesses.launch(List.of(), args, dir.resolve("sidecar.out"), env);
-        return running;
-    }
-
-    private String output() throws IOException {
-        return Files.readString(dir.resolve("sidecar.out"));
+        return sidecars.launch(args, dir.resolve("sidecar.out"), env);
     }
 
     private static List<String> read(Path file) {

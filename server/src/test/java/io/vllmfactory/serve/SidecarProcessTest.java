@@ -1,7 +1,7 @@
 package io.vllmfactory.serve;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,24 +31,12 @@ class SidecarProcessTest {
 
     @TempDir
     Path dir;
-    private Process running;
-
-    /** A failed test must not leave a sidecar behind: SIGKILL, which its guards answer by stopping the backends. */
-    @AfterEach
-    void killLeftovers() {
-        if (running != null && running.isAlive()) {
-            running.destroyForcibly();
-        }
-    }
+    @RegisterExtension
+    final LaunchedSidecar sidecars = new LaunchedSidecar();
 
     private Process launch(List<String> args, String path) throws IOException {
-        running = SidecarProcesses.launch(List.of(), args, dir.resolve("sidecar.out"),
+        return sidecars.launch(args, dir.resolve("sidecar.out"),
                 path == null ? Map.of() : Map.of("PATH", path));
-        return running;
-    }
-
-    private String output() throws IOException {
-        return Files.readString(dir.resolve("sidecar.out"));
     }
 
     /** Live processes whose command line names this test's pretend GPU: its backends and their guards. */
@@ -87,7 +75,7 @@ class SidecarProcessTest {
                 }
             });
         } catch (AssertionError e) {
-            throw new AssertionError(e.getMessage() + "; its output:\n" + output(), e);
+            throw new AssertionError(e.getMessage() + "; its output:\n" + sidecars.output(), e);
         }
         assertThat(Clients.pooling(port, Clients.gliner("x", "y"), 0).statusCode(), is(200));
         // each backend and its guard (main shell and pipe watcher)
@@ -101,9 +89,9 @@ class SidecarProcessTest {
         Process sidecar = startFleet(port);
         sidecar.destroy();
         assertThat(sidecar.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(0));
+        assertThat(sidecars.output(), sidecar.exitValue(), is(0));
         assertThat(backendProcesses(sidecar), is(empty()));
-        assertThat(output(), containsString("STOPPING -> STOPPED"));
+        assertThat(sidecars.output(), containsString("STOPPING -> STOPPED"));
     }
 
     @Test
@@ -120,11 +108,11 @@ class SidecarProcessTest {
         Process sidecar = launch(SupervisedSidecars.args(dir, List.of("--num-instances", "2"),
                 List.of("--sim-fail-startup", "CUDA error: out of memory")), null);
         assertThat(sidecar.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(1));
-        String last = output().strip().lines().toList().getLast();
+        assertThat(sidecars.output(), sidecar.exitValue(), is(1));
+        String last = sidecars.output().strip().lines().toList().getLast();
         assertThat(last, containsString("vllm-factory-serve: error: backend 1/2 (port "));
         assertThat(last, containsString("exited with status 1 while loading: CUDA error: out of memory"));
-        assertThat(output(), containsString("  | CUDA error: out of memory"));
+        assertThat(sidecars.output(), containsString("  | CUDA error: out of memory"));
         assertThat(backendProcesses(sidecar), is(empty()));
     }
 
@@ -136,8 +124,8 @@ class SidecarProcessTest {
         Process sidecar = launch(SupervisedSidecars.args(dir, List.of("--num-instances", "4"), List.of()),
                 bin + ":" + System.getenv("PATH"));
         assertThat(sidecar.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS), is(true));
-        assertThat(output(), sidecar.exitValue(), is(1));
-        assertThat(output().strip().lines().toList().getLast(), is("vllm-factory-serve: error: GPU 0 has 30.0 GiB free"
+        assertThat(sidecars.output(), sidecar.exitValue(), is(1));
+        assertThat(sidecars.output().strip().lines().toList().getLast(), is("vllm-factory-serve: error: GPU 0 has 30.0 GiB free"
                 + " of 80.0 GiB, but 4 instances at --gpu-memory-utilization 0.23 need 73.6 GiB: free the GPU"
                 + " (nvidia-smi lists what holds it), or lower --num-instances or --gpu-memory-utilization"));
         assertThat(Files.exists(dir.resolve("logs/backend-0.log")), is(false));
@@ -176,8 +164,8 @@ class SidecarProcessTest {
             }
             Process sidecar = launch(SupervisedSidecars.args(dir, flags, List.of()), null);
             assertThat(sidecar.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS), is(true));
-            assertThat(output(), sidecar.exitValue(), is(2));
-            assertThat(output().strip().lines().toList(), is(List.of("vllm-factory-serve: error: " + expected)));
+            assertThat(sidecars.output(), sidecar.exitValue(), is(2));
+            assertThat(sidecars.output().strip().lines().toList(), is(List.of("vllm-factory-serve: error: " + expected)));
         }
     }
 }
