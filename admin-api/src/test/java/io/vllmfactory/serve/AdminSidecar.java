@@ -6,7 +6,9 @@ import io.vllmfactory.admin.client.model.Instance;
 import io.vllmfactory.admin.client.model.InstanceState;
 import io.vllmfactory.serve.admin.AdminApi;
 import io.vllmfactory.serve.admin.AdminConfig;
+import io.vllmfactory.serve.autosize.Autoscaler;
 import io.vllmfactory.serve.cli.CommandLine;
+import io.vllmfactory.serve.config.AutoscaleConfig;
 import io.vllmfactory.serve.config.DispatcherConfig;
 import io.vllmfactory.serve.config.Settings;
 import io.vllmfactory.serve.config.SupervisorConfig;
@@ -66,10 +68,14 @@ final class AdminSidecar implements AutoCloseable {
         Settings settings = Settings.resolve(CommandLine.parse(args.toArray(String[]::new)).flags(), Map.of(),
                 Optional.empty());
         SupervisorConfig supervision = SupervisorConfig.from(settings);
+        Optional<Autoscaler> autoscaler = AutoscaleConfig.from(settings).map(Autoscaler::new);
+        if (autoscaler.isPresent()) {
+            supervision = autoscaler.get().startWith(supervision);
+        }
         Preflight.check(supervision, System.getenv());
         AdminConfig config = AdminConfig.of("127.0.0.1", 0, Optional.empty(), Map.of(AdminConfig.TOKEN_ENV, TOKEN));
         Sidecar sidecar = Sidecar.supervised(DispatcherConfig.from(settings), supervision, Optional.of(config),
-                AdminApi.configuration(settings));
+                AdminApi.configuration(settings), Optional.empty(), autoscaler);
         CompletableFuture<Void> started = new CompletableFuture<>();
         Thread.ofVirtual().name("sidecar-start").start(() -> {
             try {
