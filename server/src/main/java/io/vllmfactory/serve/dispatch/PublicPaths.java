@@ -73,6 +73,9 @@ public final class PublicPaths {
     }
 
     static String normalize(String raw) {
+        if (isNormal(raw)) {
+            return raw; // what nearly every request sends: nothing to decode, fold or resolve
+        }
         String decoded;
         try {
             decoded = URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
@@ -91,5 +94,29 @@ public final class PublicPaths {
             }
         }
         return "/" + String.join("/", segments);
+    }
+
+    /**
+     * Whether {@code raw} is its own normal form: {@code /} and lower-case letters, digits, {@code -} and {@code _}
+     * only (no escapes, dots or backslashes), no empty segment and no trailing slash.
+     */
+    private static boolean isNormal(String raw) {
+        int n = raw.length();
+        if (n == 0 || raw.charAt(0) != '/') {
+            return false;
+        }
+        if (n == 1) {
+            return true;
+        }
+        char previous = '/';
+        for (int i = 1; i < n; i++) {
+            char c = raw.charAt(i);
+            boolean word = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_';
+            if (!word && !(c == '/' && previous != '/')) {
+                return false;
+            }
+            previous = c;
+        }
+        return previous != '/';
     }
 }

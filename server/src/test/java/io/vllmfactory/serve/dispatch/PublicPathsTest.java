@@ -24,6 +24,14 @@ class PublicPathsTest {
         assertThat(DEFAULTS.refused(path), is(refused));
     }
 
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource({"/, /", "/pooling, /pooling", "/v1/embeddings, /v1/embeddings", "/v1/embeddings/, /v1/embeddings",
+            "/V1/Embeddings, /v1/embeddings", "//v1//x, /v1/x", "/a/./b/../c, /a/c", "/%41b, /ab", "/a+b, /a+b",
+            "/a\\b, /a/b", "/v1.0/x, /v1.0/x"})
+    void pathsAreComparedInOneNormalForm(String raw, String normal) {
+        assertThat(PublicPaths.normalize(raw), is(normal));
+    }
+
     @ParameterizedTest(name = "{0} refused: {1}")
     @CsvSource({"/sleep, false", "/wake_up, true", "/metrics, true", "/metrics/x, true", "/pooling, false"})
     void theListCanBeExtendedAndShortened(String path, boolean refused) {
