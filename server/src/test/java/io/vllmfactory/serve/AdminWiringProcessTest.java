@@ -79,7 +79,7 @@ class AdminWiringProcessTest {
                 return status(adminPort, "/admin/instances", null) == 200;
             });
             assertThat(get(adminPort, "/admin/instances", null).body(), containsString("\"url\":\"" + backend.url()));
-            HttpResponse<String> refused = post(adminPort, "/admin/instances");
+            HttpResponse<String> refused = Clients.postEmpty(adminPort, "/admin/instances");
             assertThat(refused.statusCode(), is(409));
             assertThat(refused.body(), containsString("urn:vllm-factory-serve:problem:not-launched"));
             sidecar.destroy();
@@ -104,12 +104,6 @@ class AdminWiringProcessTest {
         } catch (Exception e) {
             return -1;
         }
-    }
-
-    private static HttpResponse<String> post(int port, String path) throws Exception {
-        return Clients.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> get(int port, String path, String token) throws Exception {

@@ -32,6 +32,13 @@ final class Clients {
                 .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A POST without a body. */
+    static HttpResponse<String> postEmpty(int port, String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     /** The status of a GET, or -1 while nothing answers there (for polling until something does). */
     static int statusOrNone(int port, String path) {
         try {

@@ -72,13 +72,7 @@ final class FleetProcess implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new AssertionError("the sidecar exited with status " + process.exitValue() + ":\n" + output());
             }
-            try {
-                return Clients.get(port, "/health").statusCode() == 200;
-            } catch (IOException e) {
-                return false;
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
+            return Clients.statusOrNone(port, "/health") == 200;
         });
     }
 

@@ -102,7 +102,7 @@ class OperationsProcessTest {
                 + " ms=\\d+\\.\\d\\d\n.*"), is(true));
         assertThat(log, containsString(" GET /sleep 403 backend=- wait_ms=0.00 ms="));
 
-        HttpResponse<String> restart = post(admin, "/admin/instances/1/restart");
+        HttpResponse<String> restart = Clients.postEmpty(admin, "/admin/instances/1/restart");
         assertThat(restart.body(), restart.statusCode(), is(202));
         Poll.until(Duration.ofSeconds(60), "the restart is counted", () -> {
             Scrape s = scrape(admin);
@@ -110,7 +110,7 @@ class OperationsProcessTest {
                     && s.sum("vllm_factory_backend_restarts_total", "backend", "1") == 1
                     && s.sum("vllm_factory_backend_state", "backend", "1", "state", "ready") == 1;
         });
-        assertThat(post(admin, "/admin/instances/7/restart").statusCode(), is(404));
+        assertThat(Clients.postEmpty(admin, "/admin/instances/7/restart").statusCode(), is(404));
         assertThat("an unknown instance is a refused change", scrape(admin).sum("vllm_factory_fleet_changes_total",
                 "kind", "restart", "outcome", "refused"), is(1.0));
 
@@ -230,12 +230,6 @@ class OperationsProcessTest {
         } catch (Exception e) {
             return -1;
         }
-    }
-
-    private static HttpResponse<String> post(int port, String path) throws Exception {
-        return Clients.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> get(int port, String path) throws Exception {

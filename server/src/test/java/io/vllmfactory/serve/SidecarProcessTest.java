@@ -66,13 +66,7 @@ class SidecarProcessTest {
                 if (!sidecar.isAlive()) {
                     throw new AssertionError("the sidecar exited with status " + sidecar.exitValue());
                 }
-                try {
-                    return Clients.get(port, "/health").statusCode() == 200;
-                } catch (IOException e) {
-                    return false;
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
+                return Clients.statusOrNone(port, "/health") == 200;
             });
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; its output:\n" + sidecars.output(), e);
